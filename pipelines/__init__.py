@@ -1,0 +1,1 @@
+"""fhirmony: national health datasets to harmonized, FHIR-aligned Parquet releases."""

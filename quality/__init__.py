@@ -1,0 +1,1 @@
+"""The quality check catalogue, its Great Expectations runner and the steward report."""
