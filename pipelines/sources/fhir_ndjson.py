@@ -19,16 +19,31 @@ def resource_type_from_name(name: str) -> str:
     return Path(name).name.split(".")[0]
 
 
+def is_resource_file(name: str) -> bool:
+    """Bulk Data files start with a resource type: an upper-case letter, then letters."""
+    stem = resource_type_from_name(name)
+    return stem[:1].isupper() and stem.isalpha()
+
+
 @register_reader("fhir-ndjson")
 class FhirNdjsonReader:
     def __init__(self, source: SourceConfig) -> None:
         self.source = source
 
     def files(self) -> list[Path]:
+        """NDJSON files named after a FHIR resource type (`Patient.000.ndjson`); others, such as a
+        Bulk Data export's `log.ndjson`, are not resource files and are listed by `ignored_files`."""
         root = self.source.path
         if root.is_file():
             return [root]
-        return sorted(p for p in root.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+        return [path for path in self._candidates() if is_resource_file(path.name)]
+
+    def ignored_files(self) -> list[Path]:
+        root = self.source.path
+        return [] if root.is_file() else [p for p in self._candidates() if not is_resource_file(p.name)]
+
+    def _candidates(self) -> list[Path]:
+        return sorted(p for p in self.source.path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
 
     def records(self) -> Iterator[SourceRecord]:
         for path in self.files():

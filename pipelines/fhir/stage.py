@@ -1,0 +1,254 @@
+"""Run the fhir stage for one source: read → normalize → validate (process pool) → per-type NDJSON.
+
+Memory stays flat: records stream from the reader in batches, at most `2 × workers` batches are in
+flight, and results are written in submission order (the output is deterministic). The only state
+that grows is the set of (type, id) digests used to quarantine duplicate ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections import Counter, deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from fhirmony.config import SourceConfig
+from fhirmony.fhir.validate import validation_problem
+from fhirmony.home import Home
+from fhirmony.progress import Emit, Progress
+from fhirmony.quarantine import QuarantineWriter, Rejection
+from fhirmony.sources import SourceRecord, reader_for
+
+STAGE = "fhir"
+BATCH_SIZE = 500
+
+# What a worker returns for one record: (resource_type, id, file, line, detail, json, problem).
+# json is the normalized resource (valid) or the original (rejected); problem is None when valid.
+Outcome = tuple[str, str, str, int, str, bytes, str | None]
+
+
+@dataclass
+class TypeCounts:
+    read: int = 0
+    valid: int = 0
+    quarantined: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {"read": self.read, "valid": self.valid, "quarantined": self.quarantined}
+
+
+@dataclass
+class FhirStageResult:
+    source_id: str
+    counts: dict[str, TypeCounts] = field(default_factory=dict)
+    quarantine_reasons: Counter[str] = field(default_factory=Counter)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)  # resource type -> NDJSON path
+    seconds: float = 0.0
+
+    @property
+    def read(self) -> int:
+        return sum(c.read for c in self.counts.values())
+
+    @property
+    def valid(self) -> int:
+        return sum(c.valid for c in self.counts.values())
+
+    @property
+    def quarantined(self) -> int:
+        return sum(c.quarantined for c in self.counts.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source_id": self.source_id,
+            "read": self.read,
+            "valid": self.valid,
+            "quarantined": self.quarantined,
+            "by_type": {name: counts.to_dict() for name, counts in sorted(self.counts.items())},
+            "quarantine_reasons": dict(self.quarantine_reasons.most_common()),
+            "coverage": self.coverage,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def validate_batch(batch: list[tuple[str, str, int, str, dict[str, Any]]]) -> tuple[list[Outcome], Any]:
+    """Worker: normalize and validate a batch of resources; returns outcomes and coverage stats."""
+    normalizer, stats = _normalizer()
+    outcomes: list[Outcome] = []
+    for resource_type, file, line, detail, resource in batch:
+        resource_id = str(resource.get("id") or "")
+        if normalizer is not None:
+            try:
+                resource = normalizer.normalize(resource, stats)
+            except Exception as error:  # a terminology failure quarantines the record, never the run
+                problem = f"normalization failed: {error}"
+                outcomes.append((resource_type, resource_id, file, line, detail, orjson.dumps(resource), problem))
+                continue
+        problem = validation_problem(resource)
+        outcomes.append((resource_type, resource_id, file, line, detail, orjson.dumps(resource), problem))
+    return outcomes, stats
+
+
+_NORMALIZER: tuple[Any, Any] | None = None
+
+
+def _normalizer() -> tuple[Any, Any]:
+    """The terminology normalizer of this process (built once) and fresh coverage stats."""
+    global _NORMALIZER
+    try:
+        from fhirmony.terminology import CoverageStats, Normalizer
+    except ImportError:
+        return None, None
+    if _NORMALIZER is None:
+        _NORMALIZER = (Normalizer.from_environment(), CoverageStats)
+    normalizer, stats_type = _NORMALIZER
+    return normalizer, stats_type()
+
+
+def run_fhir_stage(
+    source: SourceConfig,
+    home: Home,
+    *,
+    workers: int | None = None,
+    emit: Emit | None = None,
+) -> FhirStageResult:
+    """Validate every record of a source; valid ones to `stages/fhir/<source>/<Type>.ndjson`."""
+    out_dir = home.stage(STAGE, source.id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for old in out_dir.glob("*.ndjson"):
+        old.unlink()
+    result = FhirStageResult(source.id)
+    progress = Progress(source.id, STAGE, emit)
+    coverage: list[Any] = []
+    seen_ids: dict[bytes, tuple[str, bytes]] = {}
+    handles: dict[str, IO[bytes]] = {}
+    worker_count = workers or max(1, min(os.cpu_count() or 1, 8))
+    try:
+        with (
+            QuarantineWriter(home.quarantine(source.id) / f"{STAGE}.ndjson") as quarantine,
+            _executor(worker_count) as pool,
+        ):
+            records = reader_for(source).records()
+            for outcomes, stats in _validated(records, pool, worker_count, result, quarantine):
+                coverage.append(stats)
+                for resource_type, resource_id, file, line, detail, body, problem in outcomes:
+                    counts = result.counts.setdefault(resource_type, TypeCounts())
+                    counts.read += 1
+                    problem = problem or _duplicate(seen_ids, resource_type, resource_id, body, f"{file}:{line}")
+                    if problem:
+                        counts.quarantined += 1
+                        quarantine.write(
+                            Rejection(STAGE, source.id, resource_type, file, line, problem, detail,
+                                      body.decode("utf-8", "replace"))
+                        )
+                        continue
+                    counts.valid += 1
+                    handle = handles.get(resource_type)
+                    if handle is None:
+                        handle = handles[resource_type] = (out_dir / f"{resource_type}.ndjson").open("wb")
+                        result.files[resource_type] = str(out_dir / f"{resource_type}.ndjson")
+                    handle.write(body + b"\n")
+                progress.advance(len(outcomes))
+            result.quarantine_reasons = quarantine.by_reason
+    finally:
+        for handle in handles.values():
+            handle.close()
+    result.coverage = merge_coverage(coverage)
+    result.seconds = progress.elapsed
+    progress.done(f"{result.valid:,} valid, {result.quarantined:,} quarantined")
+    (out_dir / "counts.json").write_bytes(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2))
+    return result
+
+
+def _validated(
+    records: Iterable[SourceRecord],
+    pool: Executor,
+    workers: int,
+    result: FhirStageResult,
+    quarantine: QuarantineWriter,
+) -> Iterator[tuple[list[Outcome], Any]]:
+    """Submit batches to the pool with bounded look-ahead; yield outcomes in submission order.
+
+    Records the reader could not turn into a resource are quarantined here, in the parent.
+    """
+    pending: deque[Future] = deque()
+    iterator = iter(records)
+    while True:
+        batch = []
+        taken = 0
+        for record in islice(iterator, BATCH_SIZE):
+            taken += 1
+            if record.resource is None:
+                counts = result.counts.setdefault(record.resource_type, TypeCounts())
+                counts.read += 1
+                counts.quarantined += 1
+                quarantine.write(
+                    Rejection(STAGE, result.source_id, record.resource_type, record.origin.file,
+                              record.origin.line, record.error or "unreadable record",
+                              record.origin.detail, record.raw)
+                )
+                continue
+            origin = record.origin
+            batch.append((record.resource_type, origin.file, origin.line, origin.detail, record.resource))
+        if batch:
+            pending.append(pool.submit(validate_batch, batch))
+        exhausted = taken == 0
+        while pending and (len(pending) >= 2 * workers or exhausted):
+            yield pending.popleft().result()
+        if exhausted:
+            return
+
+
+def _duplicate(
+    seen: dict[bytes, tuple[str, bytes]], resource_type: str, resource_id: str, body: bytes, where: str
+) -> str | None:
+    """A second resource with the same type and id is quarantined; identical copies say so."""
+    key = hashlib.blake2b(f"{resource_type}/{resource_id}".encode(), digest_size=12).digest()
+    content = hashlib.blake2b(body, digest_size=12).digest()
+    first = seen.get(key)
+    if first is None:
+        seen[key] = (where, content)
+        return None
+    first_where, first_content = first
+    kind = "identical copy" if content == first_content else "conflicting content"
+    return f"duplicate id ({kind}): {resource_type}/{resource_id} was first read at {first_where}"
+
+
+def merge_coverage(parts: list[Any]) -> dict[str, Any]:
+    """Merge the per-batch coverage stats of the terminology normalizer (empty without it)."""
+    parts = [part for part in parts if part is not None]
+    if not parts:
+        return {}
+    total = parts[0]
+    for part in parts[1:]:
+        total.merge(part)
+    return total.to_dict()
+
+
+class _InlineExecutor(Executor):
+    """One worker: run batches in this process (no start-up cost, easier to debug)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:
+            future.set_exception(error)
+        return future
+
+
+def _executor(workers: int) -> Executor:
+    return _InlineExecutor() if workers == 1 else ProcessPoolExecutor(max_workers=workers)
+
+
+def output_files(home: Home, source_id: str) -> dict[str, Path]:
+    """Resource type -> NDJSON file of a source's fhir stage."""
+    directory = home.stage(STAGE, source_id)
+    return {path.stem: path for path in sorted(directory.glob("*.ndjson"))}
