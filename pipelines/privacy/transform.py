@@ -1,0 +1,180 @@
+"""`deidentify_table`: one harmonized table in, its releasable form out (allow-list, pseudonyms, dates)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from fhirmony.privacy.profiles import Profile
+from fhirmony.privacy.pseudonyms import assign_split, date_offset_days, pseudonym
+
+log = logging.getLogger(__name__)
+
+PRECISION_KEY = b"fhirmony:precision"
+SHIFTED_KEY = b"fhirmony:date_shifted"
+PSEUDONYM_KEY = b"fhirmony:pseudonym"
+_DIGITS = re.compile(r"\d{3}")
+
+
+def is_id_column(name: str) -> bool:
+    """The columns that are pseudonymised: `id` and every `*_id` except `source_id`."""
+    return name == "id" or (name.endswith("_id") and name != "source_id")
+
+
+def is_temporal(data_type: pa.DataType) -> bool:
+    return pa.types.is_date(data_type) or pa.types.is_timestamp(data_type)
+
+
+def deidentify_table(
+    table_name: str, table: pa.Table, profile: Profile, key: bytes, today: dt.date | None = None
+) -> pa.Table:
+    """Apply `profile` to one table of one source partition; deterministic for a given key.
+
+    Keeps only allow-listed columns, pseudonymises `id`/`*_id`, shifts (or reduces to the year)
+    every date and timestamp with one offset per patient, applies the column rules (birth-date,
+    zip3, age) and adds `split` where the table has patients. `today` anchors the age rules.
+    """
+    if "source_id" not in table.column_names:
+        raise ValueError(f"table {table_name!r} has no source_id column: ids cannot be namespaced")
+    today = today or dt.date.today()
+    rules = profile.columns(table_name)
+    sources = table.column("source_id").to_pylist()
+    patients = _original_patient_ids(table_name, table)
+    offsets = _offsets(profile, key, sources, patients)
+    dropped = [name for name in table.column_names if name not in rules]
+    if dropped:
+        log.info("privacy %s: %s dropped %d columns not in the allow-list", profile.name, table_name, len(dropped))
+
+    fields: list[pa.Field] = []
+    arrays: list[pa.Array] = []
+    for name in table.column_names:
+        if name not in rules:
+            continue
+        column = table.column(name).combine_chunks()
+        field = table.schema.field(name)
+        rule = rules[name]
+        if is_id_column(name):
+            column, field = _pseudonymise(column, field, sources, key)
+        elif is_temporal(column.type):
+            column, field = _dates(column, field, profile, offsets, rule == "birth-date", today)
+        elif rule == "zip3":
+            column, field = _zip3(column, field, table, profile)
+        elif rule == "age":
+            column, field = _age(column, field, profile)
+        elif _is_nested(column.type):
+            log.warning("privacy: %s.%s is nested (%s) and cannot be checked: dropped", table_name, name, column.type)
+            continue
+        fields.append(field)
+        arrays.append(column)
+
+    if patients is not None:
+        pseudonyms = [None if p is None else pseudonym(key, s, p) for s, p in zip(sources, patients, strict=True)]
+        fields.append(pa.field("split", pa.string()))
+        arrays.append(pa.array([None if p is None else assign_split(p, profile.split_ratios) for p in pseudonyms]))
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=table.schema.metadata))
+
+
+def _original_patient_ids(table_name: str, table: pa.Table) -> list[str | None] | None:
+    if "patient_id" in table.column_names:
+        column = table.column("patient_id")
+    elif table_name == "patient" and "id" in table.column_names:
+        column = table.column("id")
+    else:
+        return None
+    return [None if v is None else str(v) for v in column.to_pylist()]
+
+
+def _offsets(profile: Profile, key: bytes, sources: list[str], patients: list[str | None] | None) -> pa.Array | None:
+    """Days to add to each row's dates (int32), or None when the profile does not shift."""
+    if profile.dates != "shift":
+        return None
+    cache: dict[tuple[str, str | None], int] = {}
+    values = []
+    for source, patient in zip(sources, patients or [None] * len(sources), strict=True):
+        pair = (source, patient)
+        if pair not in cache:
+            cache[pair] = date_offset_days(key, source, patient, profile.max_shift_days)
+        values.append(cache[pair])
+    return pa.array(values, pa.int32())
+
+
+def _pseudonymise(column: pa.Array, field: pa.Field, sources: list[str], key: bytes) -> tuple[pa.Array, pa.Field]:
+    cache: dict[tuple[str, str], str] = {}
+    out: list[str | None] = []
+    for source, value in zip(sources, column.to_pylist(), strict=True):
+        if value is None:
+            out.append(None)
+            continue
+        pair = (source, str(value))
+        if pair not in cache:
+            cache[pair] = pseudonym(key, *pair)
+        out.append(cache[pair])
+    meta = {PSEUDONYM_KEY: b"hmac-sha256"}
+    return pa.array(out, pa.string()), pa.field(field.name, pa.string(), field.nullable, meta)
+
+
+def _dates(
+    column: pa.Array, field: pa.Field, profile: Profile, offsets: pa.Array | None, birth: bool, today: dt.date
+) -> tuple[pa.Array, pa.Field]:
+    meta: dict[bytes, bytes] = {}
+    if offsets is not None:
+        column = _shift(column, offsets)
+        meta[SHIFTED_KEY] = b"true"
+    precision = profile.birth_date if birth else ("year" if profile.dates == "year" else "day")
+    if precision != "day":
+        column = pc.floor_temporal(column, unit=precision)
+    if birth and profile.age_top_code is not None:
+        column = _cap_birth_year(column, today.year - profile.age_top_code)
+    meta[PRECISION_KEY] = precision.encode()
+    return column, pa.field(field.name, column.type, field.nullable, meta)
+
+
+def _shift(column: pa.Array, offsets: pa.Array) -> pa.Array:
+    """Add whole days: dates and timestamps of one patient move together, intervals unchanged."""
+    data_type = column.type
+    if pa.types.is_date32(data_type):
+        return pc.add(column.cast(pa.int32()), offsets).cast(pa.date32())
+    if pa.types.is_date64(data_type):
+        return pc.add(column.cast(pa.int64()), pc.multiply(offsets.cast(pa.int64()), 86_400_000)).cast(data_type)
+    per_day = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}[data_type.unit]
+    shifted = pc.add(column.cast(pa.int64()), pc.multiply(offsets.cast(pa.int64()), per_day))
+    return shifted.cast(data_type)
+
+
+def _cap_birth_year(column: pa.Array, cap_year: int) -> pa.Array:
+    """Birth dates before `cap_year` (ages over the top code) all become 1 January `cap_year`."""
+    cap = pa.scalar(dt.date(cap_year, 1, 1), pa.date32())
+    if pa.types.is_timestamp(column.type):
+        cap = pa.scalar(dt.datetime(cap_year, 1, 1, tzinfo=dt.UTC if column.type.tz else None), column.type)
+    elif pa.types.is_date64(column.type):
+        cap = cap.cast(column.type)
+    return pc.if_else(pc.less(column, cap), cap, column)
+
+
+def _zip3(column: pa.Array, field: pa.Field, table: pa.Table, profile: Profile) -> tuple[pa.Array, pa.Field]:
+    """US ZIP codes to their first three digits, "000" for small areas; other postal codes to null."""
+    countries = table.column("country").to_pylist() if "country" in table.column_names else [None] * len(column)
+    out: list[str | None] = []
+    for value, country in zip(column.to_pylist(), countries, strict=True):
+        if value is None or country != "US":
+            out.append(None)
+            continue
+        match = _DIGITS.match(str(value).strip())
+        prefix = match.group(0) if match else "000"
+        out.append("000" if prefix in profile.restricted_zip3 else prefix)
+    return pa.array(out, pa.string()), pa.field(field.name, pa.string(), field.nullable, {PRECISION_KEY: b"zip3"})
+
+
+def _age(column: pa.Array, field: pa.Field, profile: Profile) -> tuple[pa.Array, pa.Field]:
+    if profile.age_top_code is None or not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
+        return column, field
+    top = pa.scalar(profile.age_top_code).cast(column.type)
+    return pc.if_else(pc.greater(column, top), top, column), field
+
+
+def _is_nested(data_type: pa.DataType) -> bool:
+    return pa.types.is_nested(data_type)
