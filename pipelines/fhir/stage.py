@@ -28,6 +28,7 @@ from fhirmony.sources import SourceRecord, reader_for
 
 STAGE = "fhir"
 BATCH_SIZE = 500
+ORIGINS = ".origins.tsv"  # beside each <Type>.ndjson: line N holds the source file, line and detail of resource N
 
 # What a worker returns for one record: (resource_type, id, file, line, detail, json, problem).
 # json is the normalized resource (valid) or the original (rejected); problem is None when valid.
@@ -122,7 +123,7 @@ def run_fhir_stage(
     """Validate every record of a source; valid ones to `stages/fhir/<source>/<Type>.ndjson`."""
     out_dir = home.stage(STAGE, source.id)
     out_dir.mkdir(parents=True, exist_ok=True)
-    for old in out_dir.glob("*.ndjson"):
+    for old in [*out_dir.glob("*.ndjson"), *out_dir.glob(f"*{ORIGINS}")]:
         old.unlink()
     result = FhirStageResult(source.id)
     progress = Progress(source.id, STAGE, emit)
@@ -153,8 +154,10 @@ def run_fhir_stage(
                     handle = handles.get(resource_type)
                     if handle is None:
                         handle = handles[resource_type] = (out_dir / f"{resource_type}.ndjson").open("wb")
+                        handles[f"{resource_type}.origins"] = (out_dir / f"{resource_type}{ORIGINS}").open("wb")
                         result.files[resource_type] = str(out_dir / f"{resource_type}.ndjson")
                     handle.write(body + b"\n")
+                    handles[f"{resource_type}.origins"].write(f"{file}\t{line}\t{detail}\n".encode())
                 progress.advance(len(outcomes))
             result.quarantine_reasons = quarantine.by_reason
     finally:
@@ -252,3 +255,19 @@ def output_files(home: Home, source_id: str) -> dict[str, Path]:
     """Resource type -> NDJSON file of a source's fhir stage."""
     directory = home.stage(STAGE, source_id)
     return {path.stem: path for path in sorted(directory.glob("*.ndjson"))}
+
+
+def source_origins(ndjson_path: Path, lines: set[int]) -> dict[int, tuple[str, int, str]]:
+    """Map lines of a fhir-stage NDJSON file back to (source file, line, detail) of the original record."""
+    found: dict[int, tuple[str, int, str]] = {}
+    origins = ndjson_path.with_name(ndjson_path.name.removesuffix(".ndjson") + ORIGINS)
+    if not lines or not origins.exists():
+        return found
+    with origins.open("r", encoding="utf-8") as handle:
+        for number, row in enumerate(handle, start=1):
+            if number in lines:
+                file, line, detail = row.rstrip("\n").split("\t", 2)
+                found[number] = (file, int(line), detail)
+                if len(found) == len(lines):
+                    break
+    return found

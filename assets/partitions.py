@@ -1,0 +1,11 @@
+"""Partitions: one per source (country + dataset), from the config file."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from fhirmony.config import ProjectConfig
+
+
+def source_partitions(config: ProjectConfig) -> dg.StaticPartitionsDefinition:
+    return dg.StaticPartitionsDefinition([source.id for source in config.sources])

@@ -1,0 +1,1 @@
+"""Publishing a release: Parquet layout, manifest, DuckDB catalog, datasheet, Croissant."""

@@ -1,0 +1,44 @@
+"""The quality stage: the check catalogue over one source's deidentified table."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow.parquet as pq
+
+from fhirmony.config import SourceConfig
+from fhirmony.home import Home
+from fhirmony.quality import CheckResult, run_table_checks
+from fhirmony.stages.deidentified import STAGE as DEIDENTIFIED
+
+STAGE = "quality"
+
+
+def run_quality(source: SourceConfig, home: Home, table: str) -> list[CheckResult]:
+    """Run the catalogue on `deidentified/<source>/<table>`, with the source's other tables for
+    cross-table checks; results go to `stages/quality/<source>/<table>.json`."""
+    folder = home.stage(DEIDENTIFIED, source.id)
+    related = {path.stem: pq.read_table(path) for path in sorted(folder.glob("*.parquet"))}
+    results = run_table_checks(
+        table, related[table], source_id=source.id, country=source.country, related=related
+    )
+    out = home.stage(STAGE, source.id)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{table}.json").write_bytes(orjson.dumps([result_dict(r) for r in results], option=orjson.OPT_INDENT_2))
+    return results
+
+
+def result_dict(result: CheckResult) -> dict[str, Any]:
+    return result.to_dict() if hasattr(result, "to_dict") else dataclasses.asdict(result)
+
+
+def stored_results(home: Home, source_id: str) -> list[dict[str, Any]]:
+    """Every stored check result of a source (all tables)."""
+    folder: Path = home.stage(STAGE, source_id)
+    results: list[dict[str, Any]] = []
+    for path in sorted(folder.glob("*.json")):
+        results.extend(orjson.loads(path.read_bytes()))
+    return results
