@@ -20,6 +20,7 @@ from fhirmony.assets.quality import build_quality_checks
 from fhirmony.assets.release import build_release
 from fhirmony.assets.resource import FhirmonyResource
 from fhirmony.config import ProjectConfig, load_config
+from fhirmony.embedded_demo import ensure_demo
 from fhirmony.home import Home
 from fhirmony.schemas import VIEWS_DIR
 from fhirmony.views import load_views
@@ -35,9 +36,7 @@ def default_config_path(home: Home) -> Path:
     local = Path("fhirmony.yaml")
     if local.exists():
         return local.resolve()
-    from fhirmony.demo import demo_config_path
-
-    return demo_config_path(home)
+    return ensure_demo(home)
 
 
 def build_definitions(config: ProjectConfig, home: Home) -> dg.Definitions:
@@ -55,10 +54,17 @@ def build_definitions(config: ProjectConfig, home: Home) -> dg.Definitions:
         ],
         asset_checks=build_quality_checks(partitions, tables),
         jobs=[
-            dg.define_asset_job(SOURCE_JOB, selection=per_source, partitions_def=partitions,
-                                description="landing → fhir → harmonized → deidentified → checks, for one source"),
-            dg.define_asset_job(RELEASE_JOB, selection=dg.AssetSelection.assets(["release"]),
-                                description="publish one release from every source's deidentified tables"),
+            dg.define_asset_job(
+                SOURCE_JOB,
+                selection=per_source,
+                partitions_def=partitions,
+                description="landing → fhir → harmonized → deidentified → checks, for one source",
+            ),
+            dg.define_asset_job(
+                RELEASE_JOB,
+                selection=dg.AssetSelection.assets(["release"]),
+                description="publish one release from every source's deidentified tables",
+            ),
         ],
         resources={"fhirmony": FhirmonyResource(config_path=str(config.path), home_path=str(home.root))},
     )
