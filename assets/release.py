@@ -18,9 +18,7 @@ def build_release(views: list[CompiledView]) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=["release"],
-        deps=[
-            dg.AssetDep(["deidentified", table], partition_mapping=dg.AllPartitionMapping()) for table in tables
-        ],
+        deps=[dg.AssetDep(["deidentified", table], partition_mapping=dg.AllPartitionMapping()) for table in tables],
         group_name="release",
         kinds={"parquet", "duckdb"},
         check_specs=[dg.AssetCheckSpec(RELEASE_CHECK, asset=["release"], blocking=True)],

@@ -155,9 +155,7 @@ def _resolve_paths(config: ProjectConfig, base: Path) -> ProjectConfig:
             raise ConfigError(f"{config.path}: sources[{index}] (id {source.id!r}).path: not found: {path}")
         mapping = (base / source.mapping).resolve() if source.mapping else None
         if mapping is not None and not mapping.is_file():
-            raise ConfigError(
-                f"{config.path}: sources[{index}] (id {source.id!r}).mapping: not found: {mapping}"
-            )
+            raise ConfigError(f"{config.path}: sources[{index}] (id {source.id!r}).mapping: not found: {mapping}")
         if source.format == "csv" and mapping is None:
             raise ConfigError(
                 f"{config.path}: sources[{index}] (id {source.id!r}).mapping: format 'csv' needs a mapping file"

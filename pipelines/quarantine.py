@@ -51,9 +51,7 @@ class QuarantineWriter:
         self._handle = self.path.open("wb")
         return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
         self._handle.close()
 
     def write(self, rejection: Rejection) -> None:

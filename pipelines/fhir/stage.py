@@ -146,8 +146,16 @@ def run_fhir_stage(
                     if problem:
                         counts.quarantined += 1
                         quarantine.write(
-                            Rejection(STAGE, source.id, resource_type, file, line, problem, detail,
-                                      body.decode("utf-8", "replace"))
+                            Rejection(
+                                STAGE,
+                                source.id,
+                                resource_type,
+                                file,
+                                line,
+                                problem,
+                                detail,
+                                body.decode("utf-8", "replace"),
+                            )
                         )
                         continue
                     counts.valid += 1
@@ -193,9 +201,16 @@ def _validated(
                 counts.read += 1
                 counts.quarantined += 1
                 quarantine.write(
-                    Rejection(STAGE, result.source_id, record.resource_type, record.origin.file,
-                              record.origin.line, record.error or "unreadable record",
-                              record.origin.detail, record.raw)
+                    Rejection(
+                        STAGE,
+                        result.source_id,
+                        record.resource_type,
+                        record.origin.file,
+                        record.origin.line,
+                        record.error or "unreadable record",
+                        record.origin.detail,
+                        record.raw,
+                    )
                 )
                 continue
             origin = record.origin

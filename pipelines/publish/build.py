@@ -86,14 +86,23 @@ def quarantine_summary(home: Home, config: ProjectConfig) -> dict[str, Any]:
                 key = f"{record['stage']}|{record['resource_type']}|{reason_class(record['reason'])}"
                 entry = reasons.setdefault(
                     key,
-                    {"stage": record["stage"], "resource_type": record["resource_type"],
-                     "reason": reason_class(record["reason"]), "count": 0, "samples": []},
+                    {
+                        "stage": record["stage"],
+                        "resource_type": record["resource_type"],
+                        "reason": reason_class(record["reason"]),
+                        "count": 0,
+                        "samples": [],
+                    },
                 )
                 entry["count"] += 1
                 if len(entry["samples"]) < QUARANTINE_SAMPLES:
                     entry["samples"].append(
-                        {"file": record["file"], "line": record["line"], "detail": record["detail"],
-                         "reason": record["reason"]}
+                        {
+                            "file": record["file"],
+                            "line": record["line"],
+                            "detail": record["detail"],
+                            "reason": record["reason"],
+                        }
                     )
         summary[source.id] = sorted(reasons.values(), key=lambda e: -e["count"])
     return summary
@@ -165,8 +174,9 @@ def publish_release(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     say(f"[release] published {final}")
-    return PublishOutcome(release_id, final, orjson.loads((final / manifest_path.name).read_bytes()),
-                          len(release_results), failures)
+    return PublishOutcome(
+        release_id, final, orjson.loads((final / manifest_path.name).read_bytes()), len(release_results), failures
+    )
 
 
 def _as_dict(result: Any) -> dict[str, Any]:
@@ -184,9 +194,9 @@ def _table_facts(data_files: list, views: list[CompiledView]) -> dict[str, Any]:
         rows_by_country: dict[str, int] = {}
         for f in files:
             rows_by_country[f.country] = rows_by_country.get(f.country, 0) + pq.ParquetFile(f.path).metadata.num_rows
-        columns = [
-            {"name": c.name, "type": str(c.type)} for c in pq.ParquetFile(files[0].path).schema_arrow
-        ] if files else []
+        columns = (
+            [{"name": c.name, "type": str(c.type)} for c in pq.ParquetFile(files[0].path).schema_arrow] if files else []
+        )
         facts[view.name] = {
             "resource": view.resource,
             "view": view.definition.get("url"),

@@ -168,4 +168,3 @@ def resolve_release(home: Home, release: str | None) -> Path:
     if not releases:
         raise FileNotFoundError(f"no releases in {home.releases}: run `fhirmony run` or `fhirmony demo` first")
     return Path(releases[0]["path"])
-

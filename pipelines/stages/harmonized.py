@@ -85,8 +85,15 @@ def _run_view(
                 rejected += 1
                 file, line, detail = origins.get(error.line, (error.file, error.line, ""))
                 quarantine.write(
-                    Rejection(STAGE, source.id, view.resource, file, line,
-                              f"view {view.name} could not evaluate: {error.reason}", detail)
+                    Rejection(
+                        STAGE,
+                        source.id,
+                        view.resource,
+                        file,
+                        line,
+                        f"view {view.name} could not evaluate: {error.reason}",
+                        detail,
+                    )
                 )
             table = with_provenance(batch.table, source)
             if table.num_rows:

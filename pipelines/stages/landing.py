@@ -40,8 +40,7 @@ def run_landing(source: SourceConfig, home: Home) -> dict[str, Any]:
     """Hash every input file of the source; write `stages/landing/<source>/manifest.json`."""
     reader = reader_for(source)
     files = [
-        LandedFile(relative_name(path, source.path), sha256_file(path), path.stat().st_size)
-        for path in reader.files()
+        LandedFile(relative_name(path, source.path), sha256_file(path), path.stat().st_size) for path in reader.files()
     ]
     if not files:
         raise FileNotFoundError(f"source {source.id!r}: no input files for format {source.format!r} in {source.path}")

@@ -22,9 +22,7 @@ def run_quality(source: SourceConfig, home: Home, table: str) -> list[CheckResul
     cross-table checks; results go to `stages/quality/<source>/<table>.json`."""
     folder = home.stage(DEIDENTIFIED, source.id)
     related = {path.stem: pq.read_table(path) for path in sorted(folder.glob("*.parquet"))}
-    results = run_table_checks(
-        table, related[table], source_id=source.id, country=source.country, related=related
-    )
+    results = run_table_checks(table, related[table], source_id=source.id, country=source.country, related=related)
     out = home.stage(STAGE, source.id)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{table}.json").write_bytes(orjson.dumps([result_dict(r) for r in results], option=orjson.OPT_INDENT_2))
