@@ -269,3 +269,11 @@ def test_load_key_from_env_and_file_and_clear_errors(tmp_path) -> None:
 def test_missing_source_id_is_refused() -> None:
     with pytest.raises(ValueError, match="source_id"):
         deidentify_table("patient", pa.table({"id": ["x"]}), load_profile("safe-harbor"), KEY)
+
+
+def test_empty_table_keeps_the_released_schema() -> None:
+    profile = load_profile("gdpr-pseudonymised")
+    full = deidentify_table("encounter", encounters(), profile, KEY)
+    empty = deidentify_table("encounter", encounters().slice(0, 0), profile, KEY)
+    assert empty.num_rows == 0
+    assert empty.schema.equals(full.schema, check_metadata=True)

@@ -74,7 +74,8 @@ def deidentify_table(
     if patients is not None:
         pseudonyms = [None if p is None else pseudonym(key, s, p) for s, p in zip(sources, patients, strict=True)]
         fields.append(pa.field("split", pa.string()))
-        arrays.append(pa.array([None if p is None else assign_split(p, profile.split_ratios) for p in pseudonyms]))
+        splits = [None if p is None else assign_split(p, profile.split_ratios) for p in pseudonyms]
+        arrays.append(pa.array(splits, pa.string()))
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=table.schema.metadata))
 
 

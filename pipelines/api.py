@@ -1,0 +1,239 @@
+"""The researcher's API over a published release: `load`, `describe`, `diff`.
+
+    import fhirmony
+    table = fhirmony.load("my-release-id", "observation", countries=["DE"], split="train")
+
+`release` is a release id under `$FHIRMONY_HOME/releases/` or the path of a release folder.
+Only the Parquet files of the requested countries are opened; the split filter is pushed down.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from fhirmony.home import Home
+
+MANIFEST = "manifest.json"
+QUALITY_RESULTS = Path("quality") / "results.json"
+SPLITS = ("train", "validation", "test")
+
+
+def release_path(release: str | Path, home: Home | str | Path | None = None) -> Path:
+    """The folder of `release`: an existing release folder, or an id under the home's releases."""
+    candidate = Path(release)
+    if (candidate / MANIFEST).is_file():
+        return candidate.resolve()
+    root = home if isinstance(home, Home) else Home(Path(home).resolve()) if home else Home.from_env()
+    folder = root.releases / str(release)
+    if (folder / MANIFEST).is_file():
+        return folder
+    raise FileNotFoundError(f"no release {str(release)!r}: not a release folder, nor an id in {root.releases}")
+
+
+def read_manifest(release_dir: Path) -> dict[str, Any]:
+    return json.loads((release_dir / MANIFEST).read_text(encoding="utf-8"))
+
+
+def read_quality(release_dir: Path) -> list[dict[str, Any]]:
+    """quality/results.json as a list of check results (empty when the release has none)."""
+    path = release_dir / QUALITY_RESULTS
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data.get("results", []) if isinstance(data, dict) else data
+
+
+def tables(release_dir: Path) -> list[str]:
+    data = release_dir / "data"
+    return sorted(p.name for p in data.iterdir() if p.is_dir()) if data.is_dir() else []
+
+
+def partition_files(release_dir: Path, table: str, countries: Iterable[str] | None = None) -> dict[str, list[Path]]:
+    """Parquet files of one table per country (`data/<table>/country=XX/*.parquet`)."""
+    table_dir = release_dir / "data" / table
+    if not table_dir.is_dir():
+        raise ValueError(f"release {release_dir.name} has no table {table!r}; it has: {', '.join(tables(release_dir))}")
+    found = {
+        d.name.split("=", 1)[1]: sorted(d.glob("*.parquet")) for d in sorted(table_dir.glob("country=*")) if d.is_dir()
+    }
+    if countries is None:
+        return found
+    wanted = [countries] if isinstance(countries, str) else list(countries)
+    unknown = [c for c in wanted if c not in found]
+    if unknown:
+        raise ValueError(f"table {table!r} has no rows for {unknown}; countries present: {', '.join(found)}")
+    return {c: found[c] for c in wanted}
+
+
+def table_schema(files: Iterable[Path]) -> pa.Schema:
+    """The union of the files' schemas (sources may carry different optional columns), plus `country`."""
+    schemas = [pq.read_schema(f) for f in files]
+    schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else pa.schema([])
+    if "country" not in schema.names:
+        schema = schema.append(pa.field("country", pa.string()))
+    return schema
+
+
+def load(
+    release: str | Path,
+    table: str,
+    countries: Iterable[str] | str | None = None,
+    split: Iterable[str] | str | None = None,
+    home: Home | str | Path | None = None,
+    as_pandas: bool = False,
+    columns: list[str] | None = None,
+) -> Any:
+    """One table of a release as a pyarrow Table (or a pandas DataFrame with `as_pandas=True`).
+
+    Only the partitions of `countries` are read; `split` (one name or several) is a pushed-down filter.
+    """
+    folder = release_path(release, home)
+    by_country = partition_files(folder, table, countries)
+    files = [f for paths in by_country.values() for f in paths]
+    schema = table_schema(files)
+    filter_ = None
+    if split is not None:
+        wanted = [split] if isinstance(split, str) else list(split)
+        bad = [s for s in wanted if s not in SPLITS]
+        if bad:
+            raise ValueError(f"unknown split {bad}; use {', '.join(SPLITS)}")
+        if "split" not in schema.names:
+            raise ValueError(f"table {table!r} has no split column: it does not belong to patients")
+        filter_ = pc.field("split").isin(wanted)
+    dataset = ds.dataset(
+        [str(f) for f in files],
+        schema=schema,
+        format="parquet",
+        partitioning=ds.partitioning(pa.schema([("country", pa.string())]), flavor="hive"),
+        partition_base_dir=str(folder / "data" / table),
+    )
+    result = dataset.to_table(columns=columns, filter=filter_)
+    return result.to_pandas() if as_pandas else result
+
+
+def _split_counts(files: list[Path], column: str = "split") -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for path in files:
+        if column in pq.read_schema(path).names:
+            values = pq.read_table(path, columns=[column]).column(column)
+            for row in pc.value_counts(values).to_pylist():
+                counts[row["values"] or "none"] += row["counts"]
+    return dict(counts)
+
+
+def quality_summary(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of check results by status, and failures by severity."""
+    by_status = Counter(r.get("status", "unknown") for r in results)
+    failed = Counter(r.get("severity", "unknown") for r in results if r.get("status") == "failed")
+    return {"checks": len(results), "by_status": dict(by_status), "failed_by_severity": dict(failed)}
+
+
+def describe(release: str | Path, home: Home | str | Path | None = None) -> dict[str, Any]:
+    """Tables (columns, rows per country, splits), countries, sources, licence, privacy and quality."""
+    folder = release_path(release, home)
+    manifest = read_manifest(folder)
+    described: dict[str, Any] = {}
+    for name in tables(folder):
+        by_country = partition_files(folder, name)
+        files = [f for paths in by_country.values() for f in paths]
+        schema = table_schema(files)
+        rows = {c: sum(pq.ParquetFile(f).metadata.num_rows for f in paths) for c, paths in by_country.items()}
+        described[name] = {
+            "rows": sum(rows.values()),
+            "rows_by_country": rows,
+            "columns": [{"name": f.name, "type": str(f.type)} for f in schema],
+            "splits": _split_counts(files) if "split" in schema.names else {},
+        }
+    countries = sorted({c for t in described.values() for c in t["rows_by_country"]})
+    patient = described.get("patient", {})
+    privacy = manifest.get("privacy") or {}
+    return {
+        "id": manifest.get("id", folder.name),
+        "version": manifest.get("version"),
+        "created": manifest.get("created"),
+        "path": str(folder),
+        "licence": manifest.get("licence"),
+        "attribution": manifest.get("attribution"),
+        "sources": manifest.get("sources", []),
+        "countries": countries,
+        "tables": described,
+        "patients_by_split": patient.get("splits", {}),
+        "privacy_profile": privacy.get("profile"),
+        "quality": quality_summary(read_quality(folder)),
+    }
+
+
+def _quality_key(result: dict[str, Any]) -> str:
+    parts = (result.get(k) for k in ("check", "table", "field", "source_id"))
+    return "/".join(str(p) for p in parts if p not in (None, ""))
+
+
+def diff(a: str | Path, b: str | Path, home: Home | str | Path | None = None) -> dict[str, Any]:
+    """What changed from release `a` to release `b`: tables, rows per table and country, schema, quality."""
+    left, right = describe(a, home), describe(b, home)
+    names = sorted(set(left["tables"]) | set(right["tables"]))
+    rows: dict[str, dict[str, dict[str, int]]] = {}
+    schema: dict[str, dict[str, Any]] = {}
+    for name in names:
+        ta, tb = left["tables"].get(name, {}), right["tables"].get(name, {})
+        ra, rb = ta.get("rows_by_country", {}), tb.get("rows_by_country", {})
+        rows[name] = {
+            c: {"a": ra.get(c, 0), "b": rb.get(c, 0), "change": rb.get(c, 0) - ra.get(c, 0)}
+            for c in sorted(set(ra) | set(rb))
+        }
+        ca = {c["name"]: c["type"] for c in ta.get("columns", [])}
+        cb = {c["name"]: c["type"] for c in tb.get("columns", [])}
+        changes = {
+            "added": [c for c in cb if c not in ca],
+            "removed": [c for c in ca if c not in cb],
+            "type_changed": [{"column": c, "a": ca[c], "b": cb[c]} for c in ca if c in cb and ca[c] != cb[c]],
+        }
+        if any(changes.values()):
+            schema[name] = changes
+    return {
+        "a": left["id"],
+        "b": right["id"],
+        "tables": {
+            "added": [n for n in names if n not in left["tables"]],
+            "removed": [n for n in names if n not in right["tables"]],
+        },
+        "rows": rows,
+        "schema": schema,
+        "licence": {"a": left["licence"], "b": right["licence"]},
+        "quality": _quality_diff(read_quality(release_path(a, home)), read_quality(release_path(b, home))),
+    }
+
+
+def _quality_diff(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str, Any]:
+    before = {_quality_key(r): r for r in a}
+    after = {_quality_key(r): r for r in b}
+    changed = []
+    for key in sorted(set(before) & set(after)):
+        ra, rb = before[key], after[key]
+        if ra.get("status") != rb.get("status") or ra.get("violating") != rb.get("violating"):
+            changed.append(
+                {
+                    "check": key,
+                    "severity": rb.get("severity"),
+                    "status": {"a": ra.get("status"), "b": rb.get("status")},
+                    "violating": {"a": ra.get("violating"), "b": rb.get("violating")},
+                }
+            )
+    return {
+        "a": quality_summary(a),
+        "b": quality_summary(b),
+        "newly_failed": [c["check"] for c in changed if c["status"]["b"] == "failed" and c["status"]["a"] != "failed"],
+        "fixed": [c["check"] for c in changed if c["status"]["a"] == "failed" and c["status"]["b"] == "passed"],
+        "changed": changed,
+        "checks_added": sorted(set(after) - set(before)),
+        "checks_removed": sorted(set(before) - set(after)),
+    }
