@@ -58,8 +58,11 @@ def test_invalid_records_are_quarantined_with_origin(tmp_path: Path, workers: in
 
 @pytest.mark.parametrize(
     ("folder", "fmt", "patients"),
-    [("synthea-bulk-ndjson-10", "fhir-ndjson", 13), ("synthea-r4-bundles", "fhir-bundle", 8),
-     ("mii-kds-testdata-de", "fhir-bundle", None)],
+    [
+        ("synthea-bulk-ndjson-10", "fhir-ndjson", 13),
+        ("synthea-r4-bundles", "fhir-bundle", 8),
+        ("mii-kds-testdata-de", "fhir-bundle", None),
+    ],
 )
 def test_real_sources_reconcile(tmp_path: Path, folder: str, fmt: str, patients: int | None) -> None:
     source = SourceConfig(id="real", country="US", format=fmt, path=shared_path("data", folder), licence="CC0-1.0")
