@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-unit lint ui bench-views bench-ingest bench-quality clean
+.PHONY: setup browser demo test lint ui bench-views bench-ingest bench-quality report-screenshot clean
 
 setup: $(STAMP)
 
@@ -15,10 +15,18 @@ $(STAMP): pyproject.toml uv.lock setup.py
 	$(UV) sync --frozen --inexact --extra dev --compile-bytecode --python $(BIN)/python
 	touch $(STAMP)
 
+# Headless Chromium for the steward-report browser test (Debian packages; needs root and apt-get).
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing chromium and chromium-driver (for the report test)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium not installed and not root: the browser test will skip"; fi
+
 demo: setup
 	$(BIN)/fhirmony demo
 
-test: setup
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
@@ -27,7 +35,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 ui: setup
-	$(BIN)/fhirmony ui
+	$(BIN)/fhirmony ui --host 127.0.0.1
 
 bench-views: setup
 	$(BIN)/python benchmarks/bench_views.py
