@@ -1,0 +1,97 @@
+"""End to end on the real FHIR sources in ../shared/data: Dagster runs to a verified release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import orjson
+import pytest
+
+from fhirmony.config import load_config
+from fhirmony.home import Home
+from fhirmony.publish.release import connect_catalog, verify_manifest
+from fhirmony.quarantine import read_quarantine
+from fhirmony.runner import format_summary, run_pipeline
+from tests.conftest import shared_path
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, Path]:
+    data = shared_path("data")
+    root = tmp_path_factory.mktemp("real")
+    config_path = root / "fhirmony.yaml"
+    config_path.write_text(
+        f"""
+release: {{name: real-sources, version: "0.1.0", publisher: fhirmony tests}}
+privacy: {{profile: gdpr-pseudonymised, key_env: FHIRMONY_TEST_KEY}}
+sources:
+  - {{id: us-synthea-bulk, country: US, format: fhir-ndjson, path: {data}/synthea-bulk-ndjson-10, licence: CC0-1.0}}
+  - {{id: us-synthea-bundles, country: US, format: fhir-bundle, path: {data}/synthea-r4-bundles, licence: Apache-2.0}}
+  - {{id: de-mii, country: DE, format: fhir-bundle, path: {data}/mii-kds-testdata-de, licence: CC0-1.0}}
+""",
+        encoding="utf-8",
+    )
+    mp = pytest.MonkeyPatch()
+    mp.setenv("FHIRMONY_TEST_KEY", "test-key-not-secret-0123456789abcdef")
+    home = Home(root / "home")
+    try:
+        summary = run_pipeline(load_config(config_path), home, emit=lambda _: None)
+    finally:
+        mp.undo()
+    assert summary.success, format_summary(summary) + f"\n{summary.release_error}"
+    assert summary.release_path is not None
+    return home, summary.release_path
+
+
+def test_release_checksums_verify(released: tuple[Home, Path]) -> None:
+    _, release = released
+    assert verify_manifest(release) == []
+    manifest = orjson.loads((release / "manifest.json").read_bytes())
+    paths = {entry["path"] for entry in manifest["files"]}
+    assert {"catalog.duckdb", "datasheet.md", "quality/results.json"} <= paths
+    assert any(p.startswith("data/patient/country=DE/") for p in paths)
+    assert any(p.startswith("data/patient/country=US/") for p in paths)
+
+
+def test_counts_reconcile_per_source_and_type(released: tuple[Home, Path]) -> None:
+    home, release = released
+    manifest = orjson.loads((release / "manifest.json").read_bytes())
+    for source in manifest["sources"]:
+        for resource_type, counts in source["counts"]["by_type"].items():
+            assert counts["read"] == counts["valid"] + counts["quarantined"], (source["id"], resource_type)
+        quarantined = read_quarantine(home.quarantine(source["id"]) / "fhir.ndjson")
+        assert len(quarantined) == source["counts"]["quarantined"]
+
+
+def test_known_facts_of_the_sources(released: tuple[Home, Path]) -> None:
+    _, release = released
+    con = connect_catalog(release)
+    try:
+        patients = dict(con.execute("SELECT source_id, count(*) FROM patient GROUP BY 1").fetchall())
+        assert patients["us-synthea-bulk"] == 13
+        assert patients["us-synthea-bundles"] == 8
+        assert patients["de-mii"] > 0
+        observations = dict(con.execute("SELECT source_id, count(*) FROM observation GROUP BY 1").fetchall())
+        assert observations["us-synthea-bundles"] >= 364
+        splits = {row[0] for row in con.execute("SELECT DISTINCT split FROM patient").fetchall()}
+        assert splits <= {"train", "validation", "test"}
+    finally:
+        con.close()
+
+
+def test_release_has_no_source_identifiers(released: tuple[Home, Path]) -> None:
+    """Names in the Synthea bundle file names and original patient ids do not reach the release."""
+    _, release = released
+    bundle_names = [p.name for p in shared_path("data", "synthea-r4-bundles").glob("*_*.json")]
+    original_ids = [name.rsplit("_", 1)[1].removesuffix(".json") for name in bundle_names]
+    given_names = [name.split("_")[0] for name in bundle_names]
+    con = duckdb.connect()
+    text = con.execute(
+        f"SELECT string_agg(CAST(p AS VARCHAR), ' ') FROM read_parquet('{release}/data/*/*/*.parquet', "
+        "union_by_name = true) AS p"
+    ).fetchone()[0]
+    for value in original_ids + given_names:
+        assert value not in text
