@@ -1,0 +1,181 @@
+"""Injected defects: their kinds, where the pipeline should catch each, exact-rate scheduling, the truth file.
+
+A record carries at most one defect, so every count in the truth file is exact: a test (or a steward)
+can compare what the pipeline quarantined or flagged with what was injected, record by record.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Stage = Literal["quarantine", "quality"]
+
+
+@dataclass(frozen=True, slots=True)
+class DefectKind:
+    name: str
+    stage: Stage  # quarantine: the record never becomes a valid resource; quality: a check must flag it
+    rate: float  # share of eligible records that carry it
+    description: str
+
+
+KINDS: dict[str, DefectKind] = {
+    kind.name: kind
+    for kind in (
+        DefectKind(
+            "malformed_line",
+            "quarantine",
+            0.003,
+            "a line that does not parse: truncated JSON, or a CSV row with the wrong number of fields",
+        ),
+        DefectKind(
+            "missing_required",
+            "quarantine",
+            0.004,
+            "a value FHIR or the mapping requires is absent (Observation.status, Condition.subject, a lab code)",
+        ),
+        DefectKind(
+            "invalid_datatype",
+            "quarantine",
+            0.004,
+            "a value in a local format where FHIR needs its own: US or German dates, a decimal comma, "
+            "an impossible or wrongly formatted date in the registry",
+        ),
+        DefectKind(
+            "unmapped_code",
+            "quarantine",
+            0.003,
+            "a local code the mapping's value map does not know (the rule requires a mapping)",
+        ),
+        DefectKind(
+            "duplicate_id",
+            "quarantine",
+            0.003,
+            "a second record with an id already used (the second copy is the defect)",
+        ),
+        DefectKind(
+            "invalid_code",
+            "quality",
+            0.02,
+            "a code that exists in no edition of its code system (ICD-10 typos, a LOINC with a wrong "
+            "check digit); valid FHIR",
+        ),
+        DefectKind(
+            "out_of_range",
+            "quality",
+            0.008,
+            "an implausible lab value: negative or far above any physiological bound; valid FHIR",
+        ),
+        DefectKind("future_date", "quality", 0.006, "a clinical date years after the extract date; valid FHIR"),
+        DefectKind(
+            "missing_patient", "quality", 0.004, "a reference to a patient that is not in the source; valid FHIR"
+        ),
+        DefectKind(
+            "missing_value",
+            "quality",
+            0.03,
+            "a Patient without gender or birth date (optional in FHIR, expected by the checks)",
+        ),
+    )
+}
+
+
+class Scheduler:
+    """Marks exactly one eligible record in every window of `1/rate` records, at a random offset.
+
+    A mark that lands on a record already carrying another defect is deferred to the next eligible one.
+    """
+
+    def __init__(self, rate: float, rng: random.Random) -> None:
+        self.window = round(1 / rate) if rate > 0 else 0
+        self.rng = rng
+        self.position = 0
+        self.target = self._next_target(0)
+        self.pending = False
+
+    def _next_target(self, start: int) -> int:
+        return start + self.rng.randrange(self.window) if self.window else -1
+
+    def tick(self) -> bool:
+        if not self.window:
+            return False
+        fire = self.pending or self.position == self.target
+        self.pending = False
+        self.position += 1
+        if self.position % self.window == 0:
+            self.target = self._next_target(self.position)
+        return fire
+
+    def defer(self) -> None:
+        self.pending = True
+
+
+@dataclass(slots=True)
+class SourceTruth:
+    """What one source holds: records per type (as its reader yields them) and every injected defect."""
+
+    source_id: str
+    format: str
+    kinds: dict[str, list[str]]  # defect kind -> the slots it is injected into (`Observation.lab`, `Patient`)
+    scale: float
+    rng: random.Random
+    patients: int = 0
+    records: Counter[str] = field(default_factory=Counter)
+    where: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    _schedulers: dict[str, Scheduler] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in self.kinds:
+            self._schedulers[name] = Scheduler(KINDS[name].rate * self.scale, self.rng)
+            self.where[name] = []
+
+    def pick(self, slot: str) -> str | None:
+        """The defect to inject into the next record of this slot (None: keep it clean)."""
+        chosen = None
+        for name, slots in self.kinds.items():
+            if slot not in slots:
+                continue
+            if self._schedulers[name].tick():
+                if chosen is None:
+                    chosen = name
+                else:
+                    self._schedulers[name].defer()
+        return chosen
+
+    def read(self, resource_type: str, count: int = 1) -> None:
+        """Count a record as its reader will yield it (defective or not)."""
+        self.records[resource_type] += count
+
+    def log(
+        self, kind: str, resource_type: str, file: str, line: int, resource_id: str | None, detail: str = ""
+    ) -> None:
+        entry: dict[str, Any] = {"file": file, "line": line, "resource_type": resource_type, "id": resource_id}
+        if detail:
+            entry["detail"] = detail
+        self.where[kind].append(entry)
+
+    def to_dict(self) -> dict[str, Any]:
+        defects = {}
+        quarantined: Counter[str] = Counter()
+        for name, entries in self.where.items():
+            kind = KINDS[name]
+            defects[name] = {
+                "stage": kind.stage,
+                "rate": round(kind.rate * self.scale, 6),
+                "count": len(entries),
+                "description": kind.description,
+                "injected_into": self.kinds[name],
+                "where": entries,
+            }
+            if kind.stage == "quarantine":
+                quarantined.update(entry["resource_type"] for entry in entries)
+        return {
+            "format": self.format,
+            "patients": self.patients,
+            "records": dict(sorted(self.records.items())),
+            "expected_quarantined": dict(sorted(quarantined.items())),
+            "defects": defects,
+        }

@@ -1,0 +1,173 @@
+"""`generate`: the embedded demo — three synthetic countries, a config, and the truth about their defects."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+import yaml
+
+from fhirmony.demo import registry
+from fhirmony.demo.defects import SourceTruth
+from fhirmony.demo.fhir_sources import DE_DEFECTS, US_DEFECTS, write_de_bundles, write_us_ndjson
+from fhirmony.demo.people import REFERENCE_DATE
+
+GENERATOR = "fhirmony.demo/1"
+MAPPING_NAME = "no-register.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSource:
+    id: str
+    country: str
+    format: str
+    name: str
+    defects: dict[str, list[str]]
+    write: Callable[[Path, int, int, SourceTruth], None]
+    coding: dict[str, str]
+    units: dict[str, str]
+
+
+SOURCES: tuple[DemoSource, ...] = (
+    DemoSource(
+        "us-ehr",
+        "US",
+        "fhir-ndjson",
+        "Synthetic US EHR, FHIR R4 Bulk Data export",
+        US_DEFECTS,
+        write_us_ndjson,
+        {
+            "condition": "icd-10-cm",
+            "observation": "loinc",
+            "medication": "rxnorm",
+            "procedure": "snomed-ct",
+            "immunization": "cvx",
+        },
+        {"glucose": "mg/dL", "cholesterol": "mg/dL", "creatinine": "mg/dL", "weight": "[lb_av]", "height": "[in_i]"},
+    ),
+    DemoSource(
+        "de-klinik",
+        "DE",
+        "fhir-bundle",
+        "Synthetic German hospital, FHIR R4 transaction Bundles",
+        DE_DEFECTS,
+        write_de_bundles,
+        {"condition": "icd-10-gm", "observation": "loinc", "medication": "atc", "procedure": "ops"},
+        {"glucose": "mmol/L", "cholesterol": "mmol/L", "creatinine": "umol/L"},
+    ),
+    DemoSource(
+        "no-register",
+        "NO",
+        "csv",
+        "Synthetic Norwegian national registry extract (CSV, Latin-1)",
+        registry.DEFECTS,
+        registry.write_registry,
+        {"condition": "icd-10", "observation": "loinc", "medication": "atc"},
+        {"glucose": "mmol/L", "cholesterol": "mmol/L", "creatinine": "umol/L"},
+    ),
+)
+SOURCE_IDS = tuple(source.id for source in SOURCES)
+
+
+def generate(
+    out_dir: Path,
+    patients: int = 200,
+    seed: int = 42,
+    *,
+    sources: Sequence[str] | None = None,
+    defect_scale: float = 1.0,
+) -> Path:
+    """Write the demo sources, `fhirmony.yaml` and `truth.json` under `out_dir`; return the config path.
+
+    `patients` is per source. Same arguments, same bytes. Output streams to disk patient by patient,
+    so memory stays flat in `patients`. `defect_scale` multiplies every defect rate (0: clean data).
+    """
+    if patients < 1:
+        raise ValueError("patients must be at least 1")
+    if defect_scale < 0:
+        raise ValueError("defect_scale must be >= 0")
+    chosen = [s for s in SOURCES if sources is None or s.id in sources]
+    unknown = set(sources or ()) - set(SOURCE_IDS)
+    if unknown or not chosen:
+        raise ValueError(f"unknown demo sources {sorted(unknown)}; choose from {', '.join(SOURCE_IDS)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    truths: dict[str, Any] = {}
+    for source in chosen:
+        root = out_dir / source.id
+        if root.exists():
+            shutil.rmtree(root)  # a previous, possibly larger, demo must not leave files behind
+        truth = SourceTruth(
+            source.id, source.format, source.defects, defect_scale, random.Random(f"{seed}:{source.id}:defects")
+        )
+        source.write(root, patients, seed, truth)
+        truths[source.id] = truth.to_dict()
+    mapping = _copy_mapping(out_dir) if any(s.format == "csv" for s in chosen) else None
+    key_file = out_dir / "demo.key"
+    key_file.write_text(hashlib.sha256(f"fhirmony-demo:{seed}".encode()).hexdigest() + "\n", encoding="utf-8")
+    config = out_dir / "fhirmony.yaml"
+    config.write_text(_config_text(chosen, patients, seed, mapping), encoding="utf-8")
+    truth_doc = {
+        "generator": GENERATOR,
+        "seed": seed,
+        "patients_per_source": patients,
+        "defect_scale": defect_scale,
+        "reference_date": REFERENCE_DATE.isoformat(),
+        "stages": {
+            "quarantine": "the record never becomes a valid resource: the reader yields an error, FHIR "
+            "validation fails, or (duplicate_id) the fhir stage rejects the second copy",
+            "quality": "valid FHIR; a quality check must flag it",
+        },
+        "sources": truths,
+    }
+    (out_dir / "truth.json").write_bytes(orjson.dumps(truth_doc, option=orjson.OPT_INDENT_2) + b"\n")
+    return config
+
+
+def _copy_mapping(out_dir: Path) -> Path:
+    """The registry's mapping, copied beside the config so the demo folder is self-contained."""
+    text = (resources.files("fhirmony.schemas") / "mappings" / MAPPING_NAME).read_text(encoding="utf-8")
+    target = out_dir / "mappings" / MAPPING_NAME
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def _config_text(chosen: list[DemoSource], patients: int, seed: int, mapping: Path | None) -> str:
+    sources = []
+    for source in chosen:
+        entry: dict[str, Any] = {
+            "id": source.id,
+            "name": source.name,
+            "country": source.country,
+            "format": source.format,
+            "path": source.id,
+            "licence": "CC0-1.0",
+        }
+        if source.format == "csv" and mapping is not None:
+            entry["mapping"] = f"mappings/{mapping.name}"
+        entry["coding"] = source.coding
+        entry["units"] = source.units
+        sources.append(entry)
+    document = {
+        "release": {
+            "name": "fhirmony-demo",
+            "version": "0.1.0",
+            "licence": "CC0-1.0",
+            "publisher": "fhirmony demo generator",
+            "contact": "https://github.com/fhirmony/fhirmony",
+            "description": f"Synthetic demo: {len(chosen)} countries, {patients} patients each (seed {seed}), "
+            "with injected defects listed in truth.json. No real person is described.",
+        },
+        "privacy": {"profile": "gdpr-pseudonymised", "key_file": "demo.key", "k_threshold": 5},
+        "sources": sources,
+    }
+    header = f"# Generated by {GENERATOR} (seed {seed}, {patients} patients per source). Synthetic data only.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
