@@ -237,3 +237,83 @@ def _quality_diff(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> dict[str,
         "checks_added": sorted(set(after) - set(before)),
         "checks_removed": sorted(set(before) - set(after)),
     }
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _is_temporal(type_name: str) -> bool:
+    return type_name.startswith(("date", "timestamp"))
+
+
+def release_facts(release: str | Path, home: Home | str | Path | None = None) -> dict[str, Any]:
+    """`describe` plus what documentation needs, computed with DuckDB over the Parquet.
+
+    Per table: non-null counts per column (missingness), min/max of every date/timestamp column,
+    distinct patients; over the release: individuals, time range (excluding birth dates),
+    coding systems (values of `*system` columns) and the age range from birth dates.
+    """
+    import duckdb
+
+    info = describe(release, home)
+    folder = Path(info["path"])
+    con = duckdb.connect()
+    try:
+        individuals: set[str] = set()
+        systems: set[str] = set()
+        starts: list[Any] = []
+        ends: list[Any] = []
+        for name, table in info["tables"].items():
+            files = [str(f) for paths in partition_files(folder, name).values() for f in paths]
+            columns = [c for c in table["columns"] if c["name"] != "country"]
+            source = f"read_parquet({files!r}, union_by_name = true)"
+            parts = ["count(*)"] + [f"count({_quote(c['name'])})" for c in columns]
+            temporal = [c["name"] for c in columns if _is_temporal(c["type"])]
+            parts += [f"min({_quote(c)}), max({_quote(c)})" for c in temporal]
+            row = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchall()[0]
+            total = row[0]
+            non_null = dict(zip([c["name"] for c in columns], row[1 : 1 + len(columns)], strict=True))
+            table["missing"] = {c: (total - n) / total if total else 0.0 for c, n in non_null.items()}
+            ranges = row[1 + len(columns) :]
+            table["time_range"] = {c: [_iso(ranges[2 * i]), _iso(ranges[2 * i + 1])] for i, c in enumerate(temporal)}
+            for column, (low, high) in table["time_range"].items():
+                if column != "birth_date" and low is not None:
+                    starts.append(low)
+                    ends.append(high)
+            for column in (c["name"] for c in columns if c["name"].endswith("system")):
+                found = con.execute(f"SELECT DISTINCT {_quote(column)} FROM {source}").fetchall()
+                systems.update(str(v) for (v,) in found if v)
+            if "patient_id" in non_null:
+                ids = con.execute(f"SELECT DISTINCT patient_id FROM {source} WHERE patient_id IS NOT NULL").fetchall()
+                table["patients"] = len(ids)
+                individuals.update(v for (v,) in ids)
+        info["individuals"] = len(individuals)
+        info["records"] = sum(t["rows"] for t in info["tables"].values())
+        info["coding_systems"] = sorted(systems)
+        info["time_range"] = [_day(min(starts, key=_day)), _day(max(ends, key=_day))] if starts else None
+        info["age_range"] = _age_range(info)
+    finally:
+        con.close()
+    return info
+
+
+def _iso(value: Any) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _day(value: str) -> str:
+    """The date part of an ISO date or timestamp: dates and timestamps compare as dates."""
+    return value[:10]
+
+
+def _age_range(info: dict[str, Any]) -> list[int] | None:
+    """Approximate ages at release (from birth dates, after any shift or generalization)."""
+    births = info["tables"].get("patient", {}).get("time_range", {}).get("birth_date")
+    if not births or births[0] is None:
+        return None
+    year = int(str(info.get("created") or "")[:4] or 0) or None
+    if year is None:
+        return None
+    oldest, youngest = births
+    return [max(year - int(_day(youngest)[:4]) - 1, 0), year - int(_day(oldest)[:4])]
