@@ -1,0 +1,181 @@
+"""CompiledView: a ViewDefinition validated and compiled once, evaluated over dicts or NDJSON in batches."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+
+from fhirmony.views.definition import ColumnSpec, ViewSpec, build_view
+from fhirmony.views.errors import ViewDefinitionError, ViewError
+from fhirmony.views.fhirpath.compiler import Env
+from fhirmony.views.rows import Row, row_producer
+from fhirmony.views.types import arrow_type, to_arrow
+
+
+@dataclass
+class ViewBatch:
+    """Rows of one batch as an Arrow table with the view's schema, and the resources that failed."""
+
+    table: pa.Table
+    errors: list[ViewError] = field(default_factory=list)
+
+
+class CompiledView:
+    """A validated ViewDefinition whose FHIRPath is compiled to closures once."""
+
+    def __init__(self, definition: dict, spec: ViewSpec) -> None:
+        self.definition = definition
+        self.spec = spec
+        self.name: str = spec.name
+        self.resource: str = spec.resource
+        self.columns: list[ColumnSpec] = spec.columns
+        self.schema: pa.Schema = pa.schema(
+            [
+                pa.field(
+                    c.name,
+                    arrow_type(c.fhir_type, c.collection, c.tags.get("ansi/type")),
+                    metadata={"fhir_type": c.fhir_type or "string", "path": c.path, "description": c.description},
+                )
+                for c in spec.columns
+            ],
+            metadata={"view": self.name, "resource": self.resource},
+        )
+        self._produce = row_producer(spec)
+
+    def __repr__(self) -> str:
+        return f"CompiledView({self.name!r}, resource={self.resource!r}, columns={len(self.columns)})"
+
+    # ------------------------------------------------------------ rows
+    def rows(self, resource: dict) -> list[Row]:
+        """Rows for one resource as tuples in column order (raises EvaluationError)."""
+        return self._produce(resource, Env(resource))
+
+    def evaluate_rows(self, resources: Iterable[dict]) -> list[dict]:
+        """Every row as a dict (column -> Python value); raises on the first resource that fails."""
+        names = [c.name for c in self.columns]
+        return [dict(zip(names, row, strict=True)) for r in resources for row in self.rows(r)]
+
+    # ------------------------------------------------------------ Arrow
+    def evaluate(self, resources: Iterable[dict]) -> ViewBatch:
+        """Evaluate in memory; errors carry file "" and the 1-based position of the resource."""
+        builder = _BatchBuilder(self)
+        for index, resource in enumerate(resources):
+            builder.add(resource, "", index + 1)
+        return builder.finish()
+
+    def evaluate_ndjson(self, paths: Sequence[Path | str], batch_size: int = 10_000) -> Iterator[ViewBatch]:
+        """Stream NDJSON files; yields a batch every `batch_size` input lines (memory stays flat)."""
+        builder = _BatchBuilder(self)
+        yielded = False
+        for path in paths:
+            name = str(path)
+            with open(path, "rb") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if not line.strip():
+                        continue
+                    try:
+                        resource = orjson.loads(line)
+                    except orjson.JSONDecodeError as exc:
+                        builder.errors.append(ViewError(name, number, f"invalid JSON: {exc}"))
+                        continue
+                    builder.add(resource, name, number)
+                    if builder.count >= batch_size:
+                        yield builder.finish()
+                        yielded = True
+                        builder = _BatchBuilder(self)
+        if builder.count or builder.errors or not yielded:
+            yield builder.finish()
+
+    def empty_table(self) -> pa.Table:
+        return self.schema.empty_table()
+
+
+class _BatchBuilder:
+    """Accumulates rows and their owners for one batch, then converts columns to Arrow."""
+
+    def __init__(self, view: CompiledView) -> None:
+        self.view = view
+        self.rows: list[Row] = []
+        self.owners: list[int] = []
+        self.origins: list[tuple[str, int]] = []
+        self.errors: list[ViewError] = []
+        self.count = 0
+        self.env = Env()
+
+    def add(self, resource: object, file: str, line: int) -> None:
+        self.count += 1
+        if not isinstance(resource, dict):
+            self.errors.append(ViewError(file, line, "not a JSON object"))
+            return
+        env = self.env
+        env.resource = resource
+        env.row_index = 0
+        try:
+            produced = self.view._produce(resource, env)
+        except RecursionError:
+            self.errors.append(ViewError(file, line, f"view {self.view.name}: structure nests too deeply"))
+            return
+        except Exception as exc:  # any failure of one resource is quarantined, never fatal
+            self.errors.append(ViewError(file, line, f"view {self.view.name}: {type(exc).__name__}: {exc}"))
+            return
+        if produced:
+            owner = len(self.origins)
+            self.origins.append((file, line))
+            self.rows.extend(produced)
+            self.owners.extend([owner] * len(produced))
+
+    def finish(self) -> ViewBatch:
+        schema = self.view.schema
+        if not self.rows:
+            return ViewBatch(schema.empty_table(), self.errors)
+        columns = list(zip(*self.rows, strict=True))
+        arrays = []
+        bad: dict[int, str] = {}
+        for field_, values in zip(schema, columns, strict=True):
+            array, failures = to_arrow(values, field_.type)
+            arrays.append(array)
+            for row, reason in failures.items():
+                bad.setdefault(self.owners[row], f"column {field_.name}: {reason}")
+        table = pa.Table.from_arrays(arrays, schema=schema)
+        if bad:
+            keep = pa.array([owner not in bad for owner in self.owners])
+            table = table.filter(keep)
+            for owner, reason in sorted(bad.items()):
+                file, line = self.origins[owner]
+                self.errors.append(ViewError(file, line, f"view {self.view.name}: {reason}"))
+        return ViewBatch(table, self.errors)
+
+
+def load_view(source: Path | str | dict) -> CompiledView:
+    """Validate and compile a ViewDefinition from a path or a dict; raises ViewDefinitionError."""
+    if isinstance(source, dict):
+        definition = copy.deepcopy(source)
+        where = "view"
+    else:
+        where = str(source)
+        try:
+            definition = orjson.loads(Path(source).read_bytes())
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise ViewDefinitionError(f"{where}: cannot read ViewDefinition: {exc}") from exc
+    try:
+        spec = build_view(definition)
+    except ViewDefinitionError as exc:
+        if where == "view":
+            raise
+        raise ViewDefinitionError(f"{where}: {exc}") from exc
+    return CompiledView(definition, spec)
+
+
+def load_views(directory: Path | str) -> list[CompiledView]:
+    """Every *.json ViewDefinition in a folder, sorted by view name."""
+    views = [load_view(p) for p in sorted(Path(directory).glob("*.json"))]
+    names = [v.name for v in views]
+    duplicates = {n for n in names if names.count(n) > 1}
+    if duplicates:
+        raise ViewDefinitionError(f"{directory}: duplicate view name(s) {', '.join(sorted(duplicates))}")
+    return sorted(views, key=lambda v: v.name)

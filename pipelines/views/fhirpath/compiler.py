@@ -1,0 +1,298 @@
+"""Compile a FHIRPath AST once into nested Python closures over FHIR JSON (dicts, lists, scalars).
+
+Every compiled expression is `fn(focus: list, env: Env) -> list`: it takes the input collection
+(`$this` at the start of the expression) and returns a collection. Constants are folded in at
+compile time; the only run-time state is the Env (current resource, %rowIndex, $index, $total).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from fhirmony.views.errors import EvaluationError, FhirPathSyntaxError
+from fhirmony.views.fhirpath import operators
+from fhirmony.views.fhirpath.parser import (
+    Binary,
+    Call,
+    Identifier,
+    Index,
+    Literal,
+    Member,
+    Node,
+    Special,
+    TypeOp,
+    Unary,
+    Variable,
+    parse,
+)
+from fhirmony.views.fhirpath.values import CHOICE_SUFFIXES, normalize_type_name, type_matches
+
+Collection = list
+Fn = Callable[[list, "Env"], list]
+
+BUILTIN_VARIABLES: dict[str, object] = {
+    "ucum": "http://unitsofmeasure.org",
+    "sct": "http://snomed.info/sct",
+    "loinc": "http://loinc.org",
+}
+
+
+class Env:
+    """Run-time state of one evaluation: the resource and the iteration variables."""
+
+    __slots__ = ("index", "resource", "row_index", "total")
+
+    def __init__(self, resource: object = None) -> None:
+        self.resource = resource
+        self.row_index = 0
+        self.index = 0
+        self.total: list = []
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled expression and the static type of its items when known (FHIR type name)."""
+
+    fn: Fn
+    type: str | None = None
+    is_row_index: bool = False
+
+
+def identity(focus: list, env: Env) -> list:
+    return focus
+
+
+def choice_value(item: dict, name: str) -> object:
+    """The value of choice element `name[x]` (e.g. `value` -> `valueQuantity`), or None."""
+    size = len(name)
+    for key, value in item.items():
+        if len(key) > size and key.startswith(name) and key[size:] in CHOICE_SUFFIXES:
+            return value
+    return None
+
+
+def _extend(out: list, value: object) -> None:
+    if type(value) is list:
+        if None in value:
+            out.extend(v for v in value if v is not None)
+        else:
+            out.extend(value)
+    else:
+        out.append(value)
+
+
+def member_step(name: str) -> Callable[[list], list]:
+    """Navigate one child element of every item (choice elements resolved by suffix)."""
+
+    def step(items: list) -> list:
+        out: list = []
+        for item in items:
+            if type(item) is dict:
+                value = item.get(name)
+                if value is None:
+                    value = choice_value(item, name)
+                    if value is None:
+                        continue
+                if type(value) is list:
+                    _extend(out, value)
+                else:
+                    out.append(value)
+        return out
+
+    return step
+
+
+def path_fn(base: Fn | None, names: list[str]) -> Fn:
+    """A fused navigation `base.n1.n2...` ; the common single-resource case avoids list building."""
+    steps = [member_step(n) for n in names]
+    first = names[0]
+    rest = steps[1:]
+
+    def from_focus(focus: list, env: Env) -> list:
+        if len(focus) == 1 and type(focus[0]) is dict:
+            value = focus[0].get(first)
+            if value is None:
+                value = choice_value(focus[0], first)
+                if value is None:
+                    return []
+            items = value if type(value) is list else [value]
+            if None in items:
+                items = [v for v in items if v is not None]
+        else:
+            items = steps[0](focus)
+        for step in rest:
+            if not items:
+                return items
+            items = step(items)
+        return items
+
+    if base is None:
+        return from_focus
+
+    def chained(focus: list, env: Env) -> list:
+        return from_focus(base(focus, env), env)
+
+    return chained
+
+
+def typed_member_fn(base: Fn | None, name: str, type_name: str) -> Fn:
+    """`name.ofType(T)`: the choice element `nameT`, or `name` itself when its value is of type T."""
+    bare = normalize_type_name(type_name)
+    key = name + bare[0].upper() + bare[1:]
+
+    def fn(focus: list, env: Env) -> list:
+        items = base(focus, env) if base is not None else focus
+        out: list = []
+        for item in items:
+            if type(item) is not dict:
+                continue
+            value = item.get(key)
+            if value is not None:
+                _extend(out, value)
+                continue
+            value = item.get(name)
+            if value is not None:
+                for v in value if type(value) is list else [value]:
+                    if v is not None and type_matches(v, bare):
+                        out.append(v)
+        return out
+
+    return fn
+
+
+class Compiler:
+    """Compiles expressions against a fixed set of constants."""
+
+    def __init__(self, constants: Mapping[str, object] | None = None) -> None:
+        self.constants = dict(constants or {})
+
+    def compile_text(self, text: str) -> Compiled:
+        return self.compile(parse(text))
+
+    def compile(self, node: Node) -> Compiled:
+        if isinstance(node, Literal):
+            return _literal(node)
+        if isinstance(node, Identifier):
+            return self._identifier(node.name)
+        if isinstance(node, Member):
+            return self._member(node)
+        if isinstance(node, Variable):
+            return self._variable(node.name)
+        if isinstance(node, Special):
+            return self._special(node.name)
+        if isinstance(node, Call):
+            from fhirmony.views.fhirpath.functions import build_call
+
+            return build_call(self, node)
+        if isinstance(node, Index):
+            return self._index(node)
+        if isinstance(node, Binary):
+            return operators.build_binary(self, node)
+        if isinstance(node, Unary):
+            return operators.build_unary(self, node)
+        if isinstance(node, TypeOp):
+            return self._type_op(node)
+        raise FhirPathSyntaxError(f"unsupported expression {node!r}")
+
+    def input_of(self, node: Call) -> Compiled:
+        """The compiled input collection of a function call (the focus when called bare)."""
+        return Compiled(identity) if node.target is None else self.compile(node.target)
+
+    def _identifier(self, name: str) -> Compiled:
+        if name[0].isupper():  # a type name at the start of a path: Patient.name
+
+            def resource_filter(focus: list, env: Env) -> list:
+                return [i for i in focus if type(i) is dict and i.get("resourceType") == name]
+
+            return Compiled(resource_filter, name)
+        return Compiled(path_fn(None, [name]))
+
+    def _member(self, node: Member) -> Compiled:
+        names = [node.name]
+        target: Node = node.target
+        while isinstance(target, Member):
+            names.insert(0, target.name)
+            target = target.target
+        if isinstance(target, Identifier) and not target.name[0].isupper():
+            return Compiled(path_fn(None, [target.name, *names]))
+        return Compiled(path_fn(self.compile(target).fn, names))
+
+    def _variable(self, name: str) -> Compiled:
+        if name in self.constants:
+            value = self.constants[name]
+            items = [] if value is None else [value]
+            kind = _kind_of(value)
+            return Compiled(lambda focus, env: list(items), kind)
+        if name == "rowIndex":
+            return Compiled(lambda focus, env: [env.row_index], "integer", is_row_index=True)
+        if name in {"resource", "context", "rootResource"}:
+            return Compiled(lambda focus, env: [] if env.resource is None else [env.resource])
+        if name in BUILTIN_VARIABLES:
+            fixed = BUILTIN_VARIABLES[name]
+            return Compiled(lambda focus, env: [fixed], "string")
+        raise FhirPathSyntaxError(f"undefined variable %{name}")
+
+    def _special(self, name: str) -> Compiled:
+        if name == "$this":
+            return Compiled(identity)
+        if name == "$index":
+            return Compiled(lambda focus, env: [env.index], "integer")
+        return Compiled(lambda focus, env: list(env.total))
+
+    def _index(self, node: Index) -> Compiled:
+        target = self.compile(node.target)
+        index = self.compile(node.index)
+
+        def fn(focus: list, env: Env) -> list:
+            items = target.fn(focus, env)
+            position = index.fn(focus, env)
+            if not position:
+                return []
+            if len(position) > 1 or type(position[0]) is not int:
+                raise EvaluationError("an indexer needs a single integer")
+            i = position[0]
+            return [items[i]] if 0 <= i < len(items) else []
+
+        return Compiled(fn, target.type)
+
+    def _type_op(self, node: TypeOp) -> Compiled:
+        as_of_type = self.compile(Call(node.operand, "ofType", (Identifier(node.type_name),)))
+        if node.op == "as":
+            return as_of_type
+        operand = self.compile(node.operand)
+
+        def is_fn(focus: list, env: Env) -> list:
+            items = operand.fn(focus, env)
+            if not items:
+                return []
+            if len(items) > 1:
+                raise EvaluationError("'is' needs a single item")
+            return [bool(as_of_type.fn(focus, env))]
+
+        return Compiled(is_fn, "boolean")
+
+
+def _kind_of(value: object) -> str | None:
+    if type(value) is bool:
+        return "boolean"
+    if type(value) is int:
+        return "integer"
+    if type(value) in (float, Decimal):
+        return "decimal"
+    if type(value) is str:
+        return "string"
+    return None
+
+
+def _literal(node: Literal) -> Compiled:
+    if node.kind == "empty":
+        return Compiled(lambda focus, env: [])
+    value = node.value
+    return Compiled(lambda focus, env: [value], node.kind if node.kind != "Quantity" else "Quantity")
+
+
+def compile_path(text: str, constants: Mapping[str, object] | None = None) -> Compiled:
+    """Parse and compile one expression (constants by name, without %)."""
+    return Compiler(constants).compile_text(text)

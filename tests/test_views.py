@@ -1,0 +1,102 @@
+"""The public API of fhirmony.views: loading, validation errors, evaluation to Arrow, quarantine."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from fhirmony.views import ViewDefinitionError, load_view, load_views
+
+REPO = Path(__file__).resolve().parents[1]
+VIEWS = REPO / "schemas" / "views"
+
+PATIENT_VIEW = {
+    "resourceType": "ViewDefinition",
+    "name": "pt",
+    "resource": "Patient",
+    "select": [
+        {
+            "column": [
+                {"name": "id", "path": "getResourceKey()", "type": "id"},
+                {"name": "birth_date", "path": "birthDate", "type": "date"},
+                {"name": "last_updated", "path": "meta.lastUpdated", "type": "instant"},
+                {"name": "family", "path": "name.family", "type": "string"},
+            ]
+        }
+    ],
+}
+
+
+def test_schema_maps_fhir_types_to_arrow() -> None:
+    view = load_view(PATIENT_VIEW)
+    assert view.name == "pt" and view.resource == "Patient"
+    assert view.schema.field("birth_date").type == pa.date32()
+    assert view.schema.field("last_updated").type == pa.timestamp("us", tz="UTC")
+    assert view.schema.field("family").type == pa.string()
+
+
+def test_evaluate_completes_partial_dates_and_quarantines_failures() -> None:
+    view = load_view(PATIENT_VIEW)
+    resources = [
+        {"resourceType": "Patient", "id": "a", "birthDate": "1970-06", "meta": {"lastUpdated": "2020-01-02"}},
+        {"resourceType": "Patient", "id": "b", "name": [{"family": "X"}, {"family": "Y"}]},
+        {"resourceType": "Patient", "id": "c", "birthDate": "not a date"},
+        {"resourceType": "Observation", "id": "o"},
+    ]
+    batch = view.evaluate(resources)
+    rows = batch.table.to_pylist()
+    assert rows == [
+        {"id": "a", "birth_date": date(1970, 6, 1), "last_updated": datetime(2020, 1, 2, tzinfo=UTC), "family": None}
+    ]
+    assert [(e.file, e.line) for e in batch.errors] == [("", 2), ("", 3)]
+    assert "family" in batch.errors[0].reason and "birth_date" in batch.errors[1].reason
+
+
+def test_evaluate_ndjson_streams_batches_and_reports_lines(tmp_path: Path) -> None:
+    path = tmp_path / "Patient.ndjson"
+    lines = [json.dumps({"resourceType": "Patient", "id": f"p{i}"}) for i in range(5)]
+    lines.insert(2, "{broken")
+    path.write_text("\n".join(lines) + "\n")
+    batches = list(load_view(PATIENT_VIEW).evaluate_ndjson([path], batch_size=2))
+    assert [b.table.num_rows for b in batches] == [2, 2, 1]
+    errors = [e for b in batches for e in b.errors]
+    assert [(Path(e.file).name, e.line) for e in errors] == [("Patient.ndjson", 3)]
+    assert all(b.table.schema == batches[0].table.schema for b in batches)
+
+
+@pytest.mark.parametrize(
+    ("view", "element"),
+    [
+        ({"select": [{"column": [{"name": "id", "path": "id"}]}]}, "resource"),
+        ({"resource": "Patient", "select": [{"column": [{"name": "id", "path": "name.("}]}]},
+         "select[0].column[0].path"),
+        ({"resource": "Patient", "select": [{"column": [{"name": "a", "path": "id"}, {"name": "a", "path": "id"}]}]},
+         "select[0].column[1]"),
+        ({"resource": "Patient", "select": [{"column": [{"name": "x", "path": "%nope"}]}]}, "select[0].column[0].path"),
+        ({"resource": "Patient", "select": [{"forEach": "name", "forEachOrNull": "name",
+                                              "column": [{"name": "x", "path": "family"}]}]}, "select[0]"),
+        ({"resource": "Patient", "select": [{"column": [{"name": "x", "path": "foo()"}]}]}, "select[0].column[0].path"),
+    ],
+)  # fmt: skip
+def test_invalid_views_name_the_offending_element(view: dict, element: str) -> None:
+    with pytest.raises(ViewDefinitionError) as raised:
+        load_view(view)
+    assert str(raised.value).startswith(element + ":")
+
+
+def test_harmonized_views_load_and_follow_conventions() -> None:
+    views = load_views(VIEWS)
+    names = [v.name for v in views]
+    assert names == sorted(names)
+    assert {"patient", "encounter", "condition", "observation"} <= set(names)
+    for view in views:
+        assert view.schema.names[0] == "id"
+        assert "patient_id" in view.schema.names
+        assert not {"source_id", "country"} & set(view.schema.names)
+        assert view.definition.get("url") and view.definition.get("fhirVersion")
+        for column in view.columns:
+            assert column.fhir_type and column.description, f"{view.name}.{column.name}"
