@@ -193,7 +193,7 @@ def _rai(facts: Mapping[str, Any], manifest: Mapping[str, Any], answers: Mapping
     return {
         "rai:dataCollection": _answer(
             answers,
-            "collection.process",
+            "collection.acquisition",
             f"Secondary use of existing health records from {len(facts['sources'])} sources: {sources}. "
             "No new data were collected for this release.",
         ),
@@ -217,7 +217,7 @@ def _rai(facts: Mapping[str, Any], manifest: Mapping[str, Any], answers: Mapping
         "rai:dataBiases": _answer(answers, "composition.biases", [UNANSWERED]),
         "rai:dataLimitations": _answer(
             answers,
-            "uses.limitations",
+            "uses.risks",
             ["Dates are shifted or generalized per the privacy profile: calendar effects are not preserved."],
         ),
         "rai:dataSocialImpact": _answer(answers, "uses.impact"),
