@@ -1,0 +1,5 @@
+"""The declarative CSV mapping language behind format `csv` (reference: docs/mapping.md)."""
+
+from fhirmony.sources.mapping.spec import Mapping, MappingError, load_mapping
+
+__all__ = ["Mapping", "MappingError", "load_mapping"]
