@@ -43,7 +43,7 @@ def harmonized(source: dict[str, str], n: int) -> dict[str, pa.Table]:
             "gender": ["female" if i % 2 else "male" for i in range(n)],
             "birth_date": pa.array([dt.date(1950 + 7 * i, 1 + i % 12, 1 + i) for i in range(n)], pa.date32()),
             "name_family": [f"Family{i}" for i in range(n)],
-            "state": ["Berlin" if country == "DE" else "MA"] * n,
+            "address_state": ["Berlin" if country == "DE" else "MA"] * n,
             "source_id": [sid] * n,
             "country": [country] * n,
         }
@@ -55,8 +55,8 @@ def harmonized(source: dict[str, str], n: int) -> dict[str, pa.Table]:
             "id": [f"{sid}-e{i}" for i in range(len(enc_p))],
             "patient_id": enc_p,
             "class_code": ["AMB", "IMP"] * n,
-            "start": pa.array(start, TS),
-            "end": pa.array([s + dt.timedelta(hours=5) for s in start], TS),
+            "period_start": pa.array(start, TS),
+            "period_end": pa.array([s + dt.timedelta(hours=5) for s in start], TS),
             "source_id": [sid] * len(enc_p),
             "country": [country] * len(enc_p),
         }
@@ -67,9 +67,9 @@ def harmonized(source: dict[str, str], n: int) -> dict[str, pa.Table]:
             "patient_id": pids,
             "code": ["2339-0"] * n,
             "code_system": ["http://loinc.org"] * n,
-            "value_number": [5.0 + i for i in range(n)],
-            "unit": ["mmol/L" if i % 3 else None for i in range(n)],
-            "effective": pa.array([dt.datetime(2021, 2, 1, tzinfo=dt.UTC)] * n, TS),
+            "value_quantity": [5.0 + i for i in range(n)],
+            "value_unit": ["mmol/L" if i % 3 else None for i in range(n)],
+            "effective_date": pa.array([dt.datetime(2021, 2, 1, tzinfo=dt.UTC)] * n, TS),
             "source_id": [sid] * n,
             "country": [country] * n,
         }
@@ -127,7 +127,7 @@ def make_release(
             {
                 "check": "plausible_unit",
                 "table": "observation",
-                "field": "unit",
+                "field": "value_unit",
                 "source_id": "us-mimic",
                 "category": "plausibility",
                 "severity": "convention",
@@ -234,7 +234,7 @@ def test_diff_rows_schema_and_quality(tmp_path: Path) -> None:
         {
             "check": "plausible_unit",
             "table": "observation",
-            "field": "unit",
+            "field": "value_unit",
             "source_id": "us-mimic",
             "severity": "convention",
             "status": "passed",
@@ -258,7 +258,7 @@ def test_diff_rows_schema_and_quality(tmp_path: Path) -> None:
     assert changes["rows"]["patient"]["US"] == {"a": 0, "b": 4, "change": 4}
     assert changes["licence"] == {"a": "CC0-1.0", "b": "ODbL-1.0"}
     assert changes["quality"]["newly_failed"] == ["not_null/patient/gender/de-mii"]
-    assert changes["quality"]["fixed"] == ["plausible_unit/observation/unit/us-mimic"]
+    assert changes["quality"]["fixed"] == ["plausible_unit/observation/value_unit/us-mimic"]
     assert changes["schema"] == {}
     pq.write_table(pa.table({"id": ["x"], "extra": [1]}), b / "data" / "patient" / "country=DE" / "part-zz.parquet")
     assert diff(a, b)["schema"]["patient"]["added"] == ["extra"]

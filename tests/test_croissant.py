@@ -58,8 +58,8 @@ def test_files_carry_sha256_and_record_sets_mirror_the_schemas(release: Path) ->
     schema = pq.read_schema(release / "data" / "encounter" / "country=DE" / "part-de-mii.parquet")
     fields = {f["name"]: f["dataType"] for f in record_sets["encounter"]["field"]}
     assert list(fields) == schema.names
-    assert fields["start"] == "sc:DateTime" and fields["class_code"] == "sc:Text"
-    assert "shifted" in next(f["description"] for f in record_sets["encounter"]["field"] if f["name"] == "start")
+    assert fields["period_start"] == "sc:DateTime" and fields["class_code"] == "sc:Text"
+    assert "shifted" in next(f["description"] for f in record_sets["encounter"]["field"] if f["name"] == "period_start")
 
 
 def test_rai_provenance_licence_and_health_fields(release: Path) -> None:

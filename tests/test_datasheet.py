@@ -34,11 +34,11 @@ def test_facts_come_from_the_release(release: Path) -> None:
     text = write_datasheet(release, None)[0].read_text()
     assert "50 rows in 4 tables about 10 individuals, from 2 sources in 2 countries." in text
     assert "| encounter | 12 | 8 | 20 |" in text
-    assert "| observation | unit | 40.0% |" in text
+    assert "| observation | value_unit | 40.0% |" in text
     assert "fhir.resources R4B (the FHIR 4.3.0 models) for R4 content" in text
     assert "Privacy profile `gdpr-pseudonymised`" in text
     assert "k-anonymity k = " in text
-    assert "| plausible_unit | observation | unit | us-mimic | convention | 1 | 4 |" in text
+    assert "| plausible_unit | observation | value_unit | us-mimic | convention | 1 | 4 |" in text
     assert "ODbL-1.0 (https://opendatacommons.org/licenses/odbl/1-0/)" in text
     assert "http://loinc.org" in text
 

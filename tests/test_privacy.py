@@ -42,11 +42,11 @@ def patients() -> pa.Table:
             "name_given": ["Aaron697", "Zoë Müller"],
             "address_line": ["42 Elm Street", "Lindenstraße 7"],
             "city": ["Springfield", "Berlin"],
-            "postal_code": ["02139", "10115"],
+            "address_postal_code": ["02139", "10115"],
             "telecom": ["+1-555-0100", "zoe@example.org"],
             "gender": ["male", "female"],
             "birth_date": pa.array([dt.date(1961, 7, 14), dt.date(1930, 2, 3)], pa.date32()),
-            "state": ["Massachusetts", "Berlin"],
+            "address_state": ["Massachusetts", "Berlin"],
             "source_file": FILES,
             "source_id": ["us-synthea", "de-mii"],
             "country": ["US", "DE"],
@@ -60,10 +60,10 @@ def encounters() -> pa.Table:
         {
             "id": ["enc-001", "enc-002"],
             "patient_id": ["pat-aaron", "pat-zoe"],
-            "start": pa.array(
+            "period_start": pa.array(
                 [dt.datetime(2020, 3, 1, 8, 30, tzinfo=UTC), dt.datetime(2021, 5, 2, 23, 0, tzinfo=UTC)], ts
             ),
-            "end": pa.array(
+            "period_end": pa.array(
                 [dt.datetime(2020, 3, 4, 12, 0, tzinfo=UTC), dt.datetime(2021, 5, 3, 1, 15, tzinfo=UTC)], ts
             ),
             "class_code": ["AMB", "IMP"],
@@ -130,7 +130,7 @@ def test_unknown_columns_and_free_text_are_dropped() -> None:
     assert "note" not in out["condition"].column_names
     assert "brand_new_column" not in out["condition"].column_names
     assert "reason_text" not in out["encounter"].column_names
-    assert {"name_family", "address_line", "city", "telecom", "source_file", "postal_code"}.isdisjoint(
+    assert {"name_family", "address_line", "city", "telecom", "source_file", "address_postal_code"}.isdisjoint(
         out["patient"].column_names
     )
     unknown = deidentify_table("specimen", conditions(), load_profile("gdpr-pseudonymised"), KEY)
@@ -143,11 +143,11 @@ def test_intervals_are_preserved_within_and_across_tables() -> None:
     enc_b, enc_a = before["encounter"].to_pylist(), after["encounter"].to_pylist()
     cond_b, cond_a = before["condition"].to_pylist(), after["condition"].to_pylist()
     for b, a in zip(enc_b, enc_a, strict=True):
-        assert a["end"] - a["start"] == b["end"] - b["start"]
-        assert a["start"] != b["start"]
-        assert a["start"].time() == b["start"].time()
+        assert a["period_end"] - a["period_start"] == b["period_end"] - b["period_start"]
+        assert a["period_start"] != b["period_start"]
+        assert a["period_start"].time() == b["period_start"].time()
     for eb, ea, cb, ca in zip(enc_b, enc_a, cond_b, cond_a, strict=True):
-        assert ca["onset_date"] - ea["start"].date() == cb["onset_date"] - eb["start"].date()
+        assert ca["onset_date"] - ea["period_start"].date() == cb["onset_date"] - eb["period_start"].date()
 
 
 def test_birth_dates_keep_year_and_month_only_after_the_shift() -> None:
@@ -173,7 +173,9 @@ def test_same_key_same_pseudonyms_other_key_unlinkable() -> None:
     ids = set(all_values(first["patient"].select(["id"])))
     other_ids = set(all_values(other["patient"].select(["id"])))
     assert ids.isdisjoint(other_ids)
-    assert first["encounter"].column("start").to_pylist() != other["encounter"].column("start").to_pylist()
+    assert (
+        first["encounter"].column("period_start").to_pylist() != other["encounter"].column("period_start").to_pylist()
+    )
 
 
 def test_ids_from_different_sources_never_collide() -> None:
@@ -210,13 +212,15 @@ def test_safe_harbor_years_zip3_and_old_ages() -> None:
     patient = out["patient"].to_pylist()
     assert patient[0]["birth_date"] == dt.date(1961, 1, 1)
     assert patient[1]["birth_date"] == dt.date(TODAY.year - 90, 1, 1)  # born 1930: 96 → grouped
-    assert [p["postal_code"] for p in patient] == ["021", None]  # non-US postal codes removed
-    starts = out["encounter"].column("start").to_pylist()
+    assert [p["address_postal_code"] for p in patient] == ["021", None]  # non-US postal codes removed
+    starts = out["encounter"].column("period_start").to_pylist()
     assert [s.date() for s in starts] == [dt.date(2020, 1, 1), dt.date(2021, 1, 1)]
     small = pa.table(
-        {"id": ["a", "b"], "postal_code": ["03601", "10001"], "source_id": ["s", "s"], "country": ["US"] * 2}
+        {"id": ["a", "b"], "address_postal_code": ["03601", "10001"], "source_id": ["s", "s"], "country": ["US"] * 2}
     )
-    zips = deidentify_table("patient", small, load_profile("safe-harbor"), KEY).column("postal_code").to_pylist()
+    zips = (
+        deidentify_table("patient", small, load_profile("safe-harbor"), KEY).column("address_postal_code").to_pylist()
+    )
     assert zips == ["000", "100"]
     ages = pa.table({"id": ["e"] * 3, "patient_id": ["p"] * 3, "age": [45, 90, 97], "source_id": ["s"] * 3})
     assert deidentify_table("encounter", ages, load_profile("safe-harbor"), KEY).column("age").to_pylist() == [
@@ -234,7 +238,7 @@ def test_k_anonymity_l_diversity_and_suppression() -> None:
             "id": [f"p{i}" for i in range(n)],
             "gender": ["female"] * 6 + ["male"],
             "birth_date": pa.array([dt.date(1980, 1, 1)] * 6 + [dt.date(1940, 1, 1)], pa.date32()),
-            "state": ["Berlin"] * n,
+            "address_state": ["Berlin"] * n,
             "country": ["DE"] * n,
         }
     )
@@ -277,3 +281,35 @@ def test_empty_table_keeps_the_released_schema() -> None:
     empty = deidentify_table("encounter", encounters().slice(0, 0), profile, KEY)
     assert empty.num_rows == 0
     assert empty.schema.equals(full.schema, check_metadata=True)
+
+
+def view_columns() -> dict[str, set[str]]:
+    """Column names of every ViewDefinition in schemas/views/ (nested selects included)."""
+    import json
+    from pathlib import Path
+
+    def walk(selects: list[dict], found: set[str]) -> None:
+        for select in selects:
+            found.update(c["name"] for c in select.get("column", []))
+            walk(select.get("select", []), found)
+            walk(select.get("unionAll", []), found)
+
+    views = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "schemas" / "views").glob("*.json")):
+        view = json.loads(path.read_text())
+        walk(view.get("select", []), views.setdefault(view["name"], set()))
+    return views
+
+
+@pytest.mark.parametrize("profile_name", ["gdpr-pseudonymised", "safe-harbor"])
+def test_allow_list_matches_the_views_and_excludes_free_text(profile_name: str) -> None:
+    views = view_columns()
+    assert views, "schemas/views/ has no ViewDefinitions"
+    profile = load_profile(profile_name)
+    for table, columns in views.items():
+        allowed = set(profile.columns(table))
+        assert table in profile.tables, f"{table}: no allow-list, so only ids would be released"
+        derived = {"age", "address_postal_code"}  # optional columns a source mapping may add
+        stale = allowed - columns - {"id", "patient_id", "source_id", "country"} - derived
+        assert not stale, f"{profile_name}: {table} allow-lists columns its view lacks: {sorted(stale)}"
+        assert not allowed & {"code_text", "value_string", "text", "note", "name", "telecom", "address_line"}
