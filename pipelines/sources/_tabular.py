@@ -86,6 +86,11 @@ class Tables:
                 yield reader.line_num, row
 
 
+def prune(resource: dict[str, Any]) -> dict[str, Any]:
+    """Drop top-level elements left empty (None, "", {} or []): FHIR JSON has no nulls or empty values."""
+    return {key: value for key, value in resource.items() if value not in (None, "", {}, [])}
+
+
 def table_error(tables: Tables, table: str, resource_type: str, error: Exception) -> SourceRecord:
     """One record telling why a whole table could not be read (missing columns, encoding)."""
     name = tables.name(table) if tables.has(table) else f"{table}.csv"

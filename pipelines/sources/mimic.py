@@ -23,6 +23,7 @@ from fhirmony.sources._tabular import (
     fhir_datetime,
     fhir_id,
     number,
+    prune,
     quantity,
     raw_row,
     table_error,
@@ -103,7 +104,7 @@ class MimicReader:
                         yield SourceRecord(Origin(name, line, table), resource_type, error=str(error),
                                            raw=raw_row(row))
                         continue
-                    yield SourceRecord(Origin(name, line, table), resource_type, resource=resource)
+                    yield SourceRecord(Origin(name, line, table), resource_type, resource=prune(resource))
             except MissingColumns as error:
                 yield table_error(self.tables, table, resource_type, error)
 

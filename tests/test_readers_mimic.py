@@ -1,0 +1,127 @@
+"""mimic-iv reader on the real MIMIC-IV demo 2.2 (100 patients), plus error reporting on a small extract."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import pytest
+
+from fhirmony.terminology import CoverageStats, Normalizer
+from fhirmony.terminology.systems import ICD9CM, ICD10CM, ICD10PCS, LOINC, UCUM
+from tests._reader_helpers import ReadResult, invalid_resources, read_all, sample
+from tests.conftest import shared_path
+
+TABLE_TYPES = {
+    "patients": "Patient",
+    "admissions": "Encounter",
+    "diagnoses_icd": "Condition",
+    "procedures_icd": "Procedure",
+    "labevents": "Observation",
+    "prescriptions": "MedicationRequest",
+}
+
+
+@pytest.fixture(scope="module")
+def mimic_dir() -> Path:
+    return shared_path("data", "mimic-iv-demo-2.2")
+
+
+@pytest.fixture(scope="module")
+def mimic(mimic_dir: Path) -> ReadResult:
+    return read_all("mimic-iv", mimic_dir)
+
+
+def test_known_counts(mimic: ReadResult) -> None:
+    assert mimic.errors == []
+    assert mimic.counts == {
+        "Patient": 100,
+        "Encounter": 275,
+        "Condition": 4506,
+        "Procedure": 722,
+        "Observation": 107727,
+        "MedicationRequest": 18087,
+    }
+
+
+def test_counts_reconcile_with_the_table_rows(mimic: ReadResult, mimic_dir: Path) -> None:
+    for table, resource_type in TABLE_TYPES.items():
+        with gzip.open(mimic_dir / "hosp" / f"{table}.csv.gz", "rt", newline="") as handle:
+            rows = sum(1 for _ in csv.DictReader(handle))
+        assert mimic.counts[resource_type] == rows, table
+
+
+def test_ids_unique_and_references_resolve(mimic: ReadResult) -> None:
+    patients = {p["id"] for p in mimic.of("Patient")}
+    encounters = {e["id"] for e in mimic.of("Encounter")}
+    assert len(encounters) == 275
+    for resource_type in TABLE_TYPES.values():
+        resources = mimic.of(resource_type)
+        assert len({r["id"] for r in resources}) == len(resources), resource_type
+        for resource in resources:
+            if "subject" in resource:
+                assert resource["subject"]["reference"].removeprefix("Patient/") in patients
+            if "encounter" in resource and resource_type in ("Condition", "Procedure"):
+                assert resource["encounter"]["reference"].removeprefix("Encounter/") in encounters
+
+
+def test_patient_facts_and_future_dates(mimic: ReadResult) -> None:
+    patient = next(p for p in mimic.of("Patient") if p["id"] == "10014729")
+    assert patient["gender"] == "female" and patient["birthDate"] == "2104"  # anchor_year 2125 - age 21
+    starts = [e["period"]["start"] for e in mimic.of("Encounter")]
+    assert min(starts) > "2100"  # MIMIC shifts dates into the future: kept as they are
+
+
+def test_icd_versions_become_their_code_systems(mimic: ReadResult) -> None:
+    systems = [c["code"]["coding"][0]["system"] for c in mimic.of("Condition")]
+    assert systems.count(ICD9CM) == 2193 and systems.count(ICD10CM) == 2313
+    angina = next(c for c in mimic.of("Condition") if c["id"] == "22580999-3")
+    assert angina["code"]["coding"][0] == {
+        "system": ICD9CM,
+        "code": "413.9",
+        "display": "Other and unspecified angina pectoris",
+    }
+    procedure_systems = {p["code"]["coding"][0]["system"] for p in mimic.of("Procedure")}
+    assert procedure_systems == {ICD9CM, ICD10PCS}
+
+
+def test_labs_carry_loinc_and_local_codes(mimic: ReadResult) -> None:
+    rdw = next(o for o in mimic.of("Observation") if o["id"] == "172061")
+    codings = rdw["code"]["coding"]
+    assert codings[0] == {"system": LOINC, "code": "788-0"}
+    assert codings[1]["code"] == "51277" and codings[1]["display"] == "RDW"
+    assert rdw["valueQuantity"] == {"value": 15.4, "unit": "%"}
+    assert rdw["effectiveDateTime"] == "2148-08-16T00:00:00Z"
+    with_loinc = sum(1 for o in mimic.of("Observation") if o["code"]["coding"][0]["system"] == LOINC)
+    assert with_loinc / 107727 > 0.75
+
+
+def test_normalized_sample_is_valid_r4(mimic: ReadResult) -> None:
+    normalizer, stats = Normalizer.from_environment(crosswalk=shared_path("data", "icd-cm-crosswalk")), CoverageStats()
+    resources = []
+    for resource_type in TABLE_TYPES.values():
+        resources += [normalizer.normalize(dict(r), stats) for r in sample(mimic.of(resource_type), 150)]
+    assert invalid_resources(resources) == []
+    potassium = next(
+        r
+        for r in resources
+        if r["resourceType"] == "Observation" and r.get("valueQuantity", {}).get("code") == "mmol/L"
+    )
+    assert potassium["valueQuantity"]["system"] == UCUM
+
+
+def test_missing_column_and_bad_rows_name_file_and_line(tmp_path: Path) -> None:
+    hosp = tmp_path / "hosp"
+    hosp.mkdir()
+    (hosp / "patients.csv").write_text("subject_id,gender,anchor_age,anchor_year,dod\n1,F,30,2150,\n,M,40,2150,\n")
+    (hosp / "admissions.csv").write_text("subject_id,hadm_id,admittime,dischtime\n1,9,2150-01-01 10:00:00,\n")
+    (hosp / "diagnoses_icd.csv").write_text(
+        "subject_id,hadm_id,seq_num,icd_code,icd_version\n1,9,1,4139,9\n1,9,2,I10,11\n"
+    )
+    result = read_all("mimic-iv", tmp_path, tables=["patients", "admissions", "diagnoses_icd"])
+    assert result.counts == {"Patient": 1, "Condition": 1}
+    errors = {(e.origin.file, e.origin.line): e.error for e in result.errors}
+    assert errors[("hosp/patients.csv", 3)] == "subject_id is empty"
+    assert "admission_type" in errors[("hosp/admissions.csv", 1)]
+    assert "icd_version '11'" in errors[("hosp/diagnoses_icd.csv", 3)]

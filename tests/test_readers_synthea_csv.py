@@ -1,0 +1,71 @@
+"""synthea-csv reader on the real Synthea CSV export (107 patients), plus errors on a small extract."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from fhirmony.terminology.systems import CVX, LOINC, RXNORM, SNOMED
+from tests._reader_helpers import ReadResult, invalid_resources, read_all, sample
+from tests.conftest import shared_path
+
+TABLE_TYPES = {"patients": "Patient", "encounters": "Encounter", "conditions": "Condition",
+               "observations": "Observation", "medications": "MedicationRequest", "procedures": "Procedure",
+               "immunizations": "Immunization", "allergies": "AllergyIntolerance"}
+
+
+@pytest.fixture(scope="module")
+def synthea_dir() -> Path:
+    return shared_path("data", "synthea-csv-107")
+
+
+@pytest.fixture(scope="module")
+def synthea(synthea_dir: Path) -> ReadResult:
+    return read_all("synthea-csv", synthea_dir)
+
+
+def test_known_counts(synthea: ReadResult) -> None:
+    assert synthea.errors == []
+    assert synthea.counts == {"Patient": 107, "Encounter": 1274, "Condition": 55, "Observation": 3190,
+                              "MedicationRequest": 80, "Procedure": 243, "Immunization": 1323}
+
+
+def test_counts_reconcile_with_the_table_rows(synthea: ReadResult, synthea_dir: Path) -> None:
+    for table, resource_type in TABLE_TYPES.items():
+        with open(synthea_dir / f"{table}.csv", newline="", encoding="utf-8") as handle:
+            assert synthea.counts[resource_type] == sum(1 for _ in csv.DictReader(handle)), table
+
+
+def test_codes_and_references(synthea: ReadResult) -> None:
+    patients = {p["id"] for p in synthea.of("Patient")}
+    for resource_type in TABLE_TYPES.values():
+        resources = synthea.of(resource_type)
+        assert len({r["id"] for r in resources}) == len(resources), resource_type
+        for resource in resources:
+            own = {"reference": f"Patient/{resource['id']}"}
+            reference = resource.get("subject") or resource.get("patient") or own
+            assert reference["reference"].removeprefix("Patient/") in patients
+    assert {c["code"]["coding"][0]["system"] for c in synthea.of("Condition")} == {SNOMED}
+    assert {m["medicationCodeableConcept"]["coding"][0]["system"] for m in synthea.of("MedicationRequest")} == {RXNORM}
+    assert {i["vaccineCode"]["coding"][0]["system"] for i in synthea.of("Immunization")} == {CVX}
+    loinc = [o for o in synthea.of("Observation") if o["code"]["coding"][0]["system"] == LOINC]
+    assert loinc and all(o["code"]["coding"][0]["code"].count("-") == 1 for o in loinc)
+    first = next(p for p in synthea.of("Patient") if p["id"] == "6872def5-772f-427c-3053-de6e1c71ce0a")
+    assert first["gender"] == "male" and first["birthDate"] == "2011-03-06"
+
+
+def test_sample_is_valid_r4(synthea: ReadResult) -> None:
+    resources = [r for t in TABLE_TYPES.values() for r in sample(synthea.of(t), 100)]
+    assert invalid_resources(resources) == []
+
+
+def test_bad_rows_name_file_line_and_reason(tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_text("Id,BIRTHDATE,GENDER\np1,1980-02-30x,F\np2,1990-01-01,M\n")
+    (tmp_path / "immunizations.csv").write_text("DATE,PATIENT,ENCOUNTER,CODE\n2020-01-01,p2,,140\n")
+    result = read_all("synthea-csv", tmp_path)
+    assert result.counts == {"Patient": 1}
+    errors = {(e.origin.file, e.origin.line): e for e in result.errors}
+    assert "not a date" in errors[("patients.csv", 2)].error and errors[("patients.csv", 2)].raw.startswith("p1,")
+    assert "DESCRIPTION" in errors[("immunizations.csv", 1)].error
