@@ -10,8 +10,8 @@ import pytest
 
 from fhirmony.terminology import CoverageStats, Normalizer
 from fhirmony.terminology.systems import ICD9CM, ICD10CM, ICD10PCS, LOINC, UCUM
-from tests._reader_helpers import ReadResult, invalid_resources, read_all, sample
 from tests.conftest import shared_path
+from tests.test_readers_common import ReadResult, invalid_resources, read_all, sample
 
 TABLE_TYPES = {
     "patients": "Patient",

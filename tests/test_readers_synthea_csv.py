@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from fhirmony.terminology.systems import CVX, LOINC, RXNORM, SNOMED
-from tests._reader_helpers import ReadResult, invalid_resources, read_all, sample
 from tests.conftest import shared_path
+from tests.test_readers_common import ReadResult, invalid_resources, read_all, sample
 
 TABLE_TYPES = {"patients": "Patient", "encounters": "Encounter", "conditions": "Condition",
                "observations": "Observation", "medications": "MedicationRequest", "procedures": "Procedure",

@@ -1,4 +1,4 @@
-"""Shared helpers for the reader tests: read a source once, validate samples with fhir.resources.R4B."""
+"""Shared by the reader tests (no tests here): read a source once, validate samples with fhir.resources.R4B."""
 
 from __future__ import annotations
 
