@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,9 +44,14 @@ def deidentify_table(
         raise ValueError(f"table {table_name!r} has no source_id column: ids cannot be namespaced")
     today = today or dt.date.today()
     rules = profile.columns(table_name)
-    sources = table.column("source_id").to_pylist()
+    sources = table.column("source_id").combine_chunks()
     patients = _original_patient_ids(table_name, table)
-    offsets = _offsets(profile, key, sources, patients)
+    offsets = None
+    if profile.dates == "shift":
+        base = patients if patients is not None else pa.nulls(table.num_rows, pa.string())
+        offsets = _map_pairs(
+            sources, base, lambda s, p: date_offset_days(key, s, p, profile.max_shift_days), pa.int32(), nulls=True
+        )
     dropped = [name for name in table.column_names if name not in rules]
     if dropped:
         log.info("privacy %s: %s dropped %d columns not in the allow-list", profile.name, table_name, len(dropped))
@@ -58,7 +65,8 @@ def deidentify_table(
         field = table.schema.field(name)
         rule = rules[name]
         if is_id_column(name):
-            column, field = _pseudonymise(column, field, sources, key)
+            column = _map_pairs(sources, column, lambda s, v: pseudonym(key, s, v), pa.string())
+            field = pa.field(name, pa.string(), field.nullable, {PSEUDONYM_KEY: b"hmac-sha256"})
         elif is_temporal(column.type):
             column, field = _dates(column, field, profile, offsets, rule == "birth-date", today)
         elif rule == "zip3":
@@ -72,50 +80,47 @@ def deidentify_table(
         arrays.append(column)
 
     if patients is not None:
-        pseudonyms = [None if p is None else pseudonym(key, s, p) for s, p in zip(sources, patients, strict=True)]
+        ratios = profile.split_ratios
         fields.append(pa.field("split", pa.string()))
-        splits = [None if p is None else assign_split(p, profile.split_ratios) for p in pseudonyms]
-        arrays.append(pa.array(splits, pa.string()))
+        arrays.append(
+            _map_pairs(sources, patients, lambda s, p: assign_split(pseudonym(key, s, p), ratios), pa.string())
+        )
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=table.schema.metadata))
 
 
-def _original_patient_ids(table_name: str, table: pa.Table) -> list[str | None] | None:
+def _original_patient_ids(table_name: str, table: pa.Table) -> pa.Array | None:
     if "patient_id" in table.column_names:
-        column = table.column("patient_id")
-    elif table_name == "patient" and "id" in table.column_names:
-        column = table.column("id")
-    else:
-        return None
-    return [None if v is None else str(v) for v in column.to_pylist()]
+        return table.column("patient_id").combine_chunks()
+    if table_name == "patient" and "id" in table.column_names:
+        return table.column("id").combine_chunks()
+    return None
 
 
-def _offsets(profile: Profile, key: bytes, sources: list[str], patients: list[str | None] | None) -> pa.Array | None:
-    """Days to add to each row's dates (int32), or None when the profile does not shift."""
-    if profile.dates != "shift":
-        return None
-    cache: dict[tuple[str, str | None], int] = {}
-    values = []
-    for source, patient in zip(sources, patients or [None] * len(sources), strict=True):
-        pair = (source, patient)
-        if pair not in cache:
-            cache[pair] = date_offset_days(key, source, patient, profile.max_shift_days)
-        values.append(cache[pair])
-    return pa.array(values, pa.int32())
+def _map_pairs(
+    sources: pa.Array, values: pa.Array, fn: Callable[[str, Any], Any], out_type: pa.DataType, nulls: bool = False
+) -> pa.Array:
+    """`fn(source_id, value)` for every row, computed once per distinct pair.
 
-
-def _pseudonymise(column: pa.Array, field: pa.Field, sources: list[str], key: bytes) -> tuple[pa.Array, pa.Field]:
-    cache: dict[tuple[str, str], str] = {}
-    out: list[str | None] = []
-    for source, value in zip(sources, column.to_pylist(), strict=True):
-        if value is None:
+    Null values stay null unless `nulls` is set, when `fn(source_id, None)` is used for them.
+    """
+    values = values.cast(pa.string())
+    if len(values) and pc.count_distinct(sources).as_py() == 1:  # the usual case: one source per partition
+        source = sources[0].as_py()
+        encoded = pc.dictionary_encode(values)
+        mapped = pa.array([fn(source, v) for v in encoded.dictionary.to_pylist()], out_type).take(encoded.indices)
+        if nulls and mapped.null_count:
+            mapped = pc.fill_null(mapped, pa.scalar(fn(source, None), out_type))
+        return mapped
+    cache: dict[tuple[str, Any], Any] = {}
+    out = []
+    for source, value in zip(sources.to_pylist(), values.to_pylist(), strict=True):
+        if value is None and not nulls:
             out.append(None)
             continue
-        pair = (source, str(value))
-        if pair not in cache:
-            cache[pair] = pseudonym(key, *pair)
-        out.append(cache[pair])
-    meta = {PSEUDONYM_KEY: b"hmac-sha256"}
-    return pa.array(out, pa.string()), pa.field(field.name, pa.string(), field.nullable, meta)
+        if (source, value) not in cache:
+            cache[(source, value)] = fn(source, value)
+        out.append(cache[(source, value)])
+    return pa.array(out, out_type)
 
 
 def _dates(
