@@ -133,6 +133,9 @@ def test_unknown_columns_and_free_text_are_dropped() -> None:
     assert {"name_family", "address_line", "city", "telecom", "source_file", "address_postal_code"}.isdisjoint(
         out["patient"].column_names
     )
+    tagged = patients().replace_schema_metadata({"origin": "patients/zoe_mueller.ndjson"})
+    out_meta = deidentify_table("patient", tagged, load_profile("gdpr-pseudonymised"), KEY).schema.metadata
+    assert out_meta == {b"fhirmony:privacy_profile": b"gdpr-pseudonymised"}
     unknown = deidentify_table("specimen", conditions(), load_profile("gdpr-pseudonymised"), KEY)
     assert unknown.column_names == ["id", "patient_id", "source_id", "country", "split"]
 

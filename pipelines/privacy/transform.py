@@ -85,7 +85,9 @@ def deidentify_table(
         arrays.append(
             _map_pairs(sources, patients, lambda s, p: assign_split(pseudonym(key, s, p), ratios), pa.string())
         )
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=table.schema.metadata))
+    return pa.Table.from_arrays(
+        arrays, schema=pa.schema(fields, metadata={b"fhirmony:privacy_profile": profile.name.encode()})
+    )
 
 
 def _original_patient_ids(table_name: str, table: pa.Table) -> pa.Array | None:
