@@ -1,0 +1,122 @@
+"""`fhir-xml`: FHIR R4 XML resources and Bundles, turned into FHIR JSON dicts.
+
+The XML → JSON rules (repeating elements as arrays, primitive extensions as `_field`, contained
+resources, the XHTML narrative) come from fhir.resources' own XML parser (fhir_core, on lxml), so the
+element cardinalities are those of the FHIR models rather than a hand-kept list. Bundles are streamed
+entry by entry (lxml iterparse), so a large Bundle is never held whole; each entry's resource is
+parsed on its own and a bad entry does not spoil the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from lxml import etree
+
+from fhirmony.config import SourceConfig
+from fhirmony.sources.base import Origin, SourceRecord, register_reader, relative_name
+
+FHIR_NS = "http://hl7.org/fhir"
+ENTRY = f"{{{FHIR_NS}}}entry"
+SUFFIXES = (".xml",)
+
+
+def _local(tag: Any) -> str:
+    return etree.QName(tag).localname if isinstance(tag, str) else ""
+
+
+def _excerpt(element: Any, limit: int = 2000) -> str:
+    return etree.tostring(element, encoding="unicode")[:limit]
+
+
+def resource_from_element(element: Any) -> dict[str, Any]:
+    """One FHIR resource element → its FHIR JSON dict (raises ValueError when it is not valid FHIR)."""
+    from fhir.resources.R4B import get_fhir_model_class
+
+    resource_type = _local(element.tag)
+    try:
+        model_class = get_fhir_model_class(resource_type)
+    except Exception as error:  # fhir.resources raises ValueError or KeyError for unknown types
+        raise ValueError(f"unknown FHIR resource type {resource_type!r}") from error
+    try:
+        model = model_class.model_validate_xml(etree.tostring(element))
+    except Exception as error:  # pydantic ValidationError, or fhir_core's XML errors
+        raise ValueError(f"not valid FHIR XML: {error}") from error
+    return orjson.loads(model.model_dump_json(exclude_comments=True))
+
+
+@register_reader("fhir-xml")
+class FhirXmlReader:
+    """Each `*.xml` file holds one resource or a Bundle (its entries are read; nested Bundles too)."""
+
+    def __init__(self, source: SourceConfig) -> None:
+        self.source = source
+
+    def files(self) -> list[Path]:
+        root = self.source.path
+        if root.is_file():
+            return [root]
+        return sorted(p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES))
+
+    def records(self) -> Iterator[SourceRecord]:
+        for path in self.files():
+            yield from self._file(path, relative_name(path, self.source.path))
+
+    def _file(self, path: Path, name: str) -> Iterator[SourceRecord]:
+        root: Any = None
+        entry_index = 0
+        try:
+            for event, element in etree.iterparse(str(path), events=("start", "end"), remove_comments=True,
+                                                   resolve_entities=False, no_network=True, huge_tree=True):
+                if event == "start":
+                    if root is None:
+                        root = element
+                        if etree.QName(element).namespace != FHIR_NS:
+                            yield SourceRecord(Origin(name, element.sourceline or 1), _local(element.tag),
+                                               error=f"not FHIR XML: root element {element.tag!r}")
+                            return
+                    continue
+                if root is not None and _local(root.tag) == "Bundle" and element.tag == ENTRY \
+                        and element.getparent() is root:
+                    yield from _entry(element, name, entry_index)
+                    entry_index += 1
+                    element.clear()
+                    while element.getprevious() is not None:
+                        del root[0]
+            if root is not None and _local(root.tag) != "Bundle":
+                yield _one(root, Origin(name, root.sourceline or 1))
+        except etree.XMLSyntaxError as error:
+            line = error.lineno or 1
+            yield SourceRecord(Origin(name, line), "Unknown", error=f"malformed XML: {error.msg}")
+
+
+def _one(element: Any, origin: Origin) -> SourceRecord:
+    resource_type = _local(element.tag)
+    try:
+        return SourceRecord(origin, resource_type, resource=resource_from_element(element))
+    except ValueError as error:
+        return SourceRecord(origin, resource_type, error=str(error), raw=_excerpt(element))
+
+
+def _entry(entry: Any, name: str, index: int) -> Iterator[SourceRecord]:
+    origin = Origin(name, entry.sourceline or 1, f"entry[{index}]")
+    holder = entry.find(f"{{{FHIR_NS}}}resource")
+    resource = next(iter(holder), None) if holder is not None else None
+    while resource is not None and not isinstance(resource.tag, str):
+        resource = resource.getnext()  # skip comments and processing instructions
+    if resource is None:
+        if entry.find(f"{{{FHIR_NS}}}request") is not None:
+            return  # a DELETE or conditional request: nothing to harmonize
+        yield SourceRecord(origin, "Unknown", error="Bundle entry without a resource", raw=_excerpt(entry))
+        return
+    if _local(resource.tag) == "Bundle":
+        for nested_index, nested in enumerate(resource.iterfind(ENTRY)):
+            for record in _entry(nested, name, nested_index):
+                detail = f"{origin.detail}.resource.entry[{nested_index}]"
+                yield SourceRecord(Origin(name, record.origin.line, detail), record.resource_type,
+                                   record.resource, record.error, record.raw)
+        return
+    yield _one(resource, origin)
