@@ -160,7 +160,7 @@ def make_release(
         "licence": "ODbL-1.0" if "us-mimic" in sizes else "CC0-1.0",
         "attribution": "Contains data from the test sources.",
         "sources": [
-            {**s, "counts": {"read": sizes[s["id"]] * 6, "harmonized": sizes[s["id"]] * 6, "quarantined": 0}}
+            {**s, "counts": {"read": sizes[s["id"]] * 6 + 1, "valid": sizes[s["id"]] * 6, "quarantined": 1}}
             for s in sources
         ],
         "tables": {name: {"rows": t.num_rows} for name, t in combined.items()},

@@ -67,3 +67,8 @@ def test_without_answers_more_is_unanswered(release: Path) -> None:
     without = write_datasheet(release, None)[0].read_text().count("**Unanswered**")
     with_one = write_datasheet(release, {"uses.avoid": "Re-identification."})[0].read_text().count("**Unanswered**")
     assert with_one == without - 1
+
+
+def test_source_counts_and_quarantine_appear(release: Path) -> None:
+    text = write_datasheet(release, None)[0].read_text()
+    assert "| de-mii | 37 | 36 | 1 |" in text

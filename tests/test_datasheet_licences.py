@@ -43,3 +43,10 @@ def test_conflicts_and_unknown_licences_need_a_human() -> None:
     with pytest.raises(LicenceError, match="at least one source"):
         derive_licence([])
     assert normalize_licence("Open Data Commons Open Database License v1.0") == "ODbL-1.0"
+
+
+def test_declared_licence_overrides_unless_share_alike_forbids() -> None:
+    assert derive_licence([source("a", "CC0")], declared="CC-BY-4.0")[0] == "CC-BY-4.0"
+    assert derive_licence([source("m", "ODbL-1.0", "mimic-iv")], declared="ODbL-1.0")[0] == "ODbL-1.0"
+    with pytest.raises(LicenceError, match="share-alike"):
+        derive_licence([source("m", "ODbL-1.0", "mimic-iv")], declared="CC0-1.0")

@@ -8,6 +8,7 @@ out = deidentify_table("encounter", table, profile, key)
 from fhirmony.privacy.keys import MissingKeyError, load_key
 from fhirmony.privacy.profiles import Profile, ProfileError, available_profiles, load_profile
 from fhirmony.privacy.pseudonyms import assign_split, date_offset_days, pseudonym
+from fhirmony.privacy.release import k_anonymity_report, read_table, suppress_in_place
 from fhirmony.privacy.report import column_plan, privacy_report, profile_steps
 from fhirmony.privacy.risk import RiskResult, apply_suppression, measure_risk, suppress
 from fhirmony.privacy.transform import deidentify_table, is_id_column
@@ -24,11 +25,14 @@ __all__ = [
     "date_offset_days",
     "deidentify_table",
     "is_id_column",
+    "k_anonymity_report",
     "load_key",
     "load_profile",
     "measure_risk",
     "privacy_report",
     "profile_steps",
     "pseudonym",
+    "read_table",
     "suppress",
+    "suppress_in_place",
 ]

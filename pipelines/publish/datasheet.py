@@ -167,14 +167,11 @@ def _splits(f: Facts) -> list[Fact]:
 
 def _errors(f: Facts) -> list[Fact]:
     out: list[Fact] = []
-    counts = [
-        [s.get("id"), *[s.get("counts", {}).get(k, "") for k in ("read", "harmonized", "quarantined")]]
-        for s in f["sources"]
-    ]
+    counts = [_source_counts(s) for s in f["sources"]]
     if any(row[1:] != ["", "", ""] for row in counts):
         out += [
-            "Records read, harmonized and quarantined (invalid, with the reason) per source:",
-            Table(["source", "read", "harmonized", "quarantined"], counts),
+            "FHIR resources read, valid and quarantined (rejected with the reason, file and line) per source:",
+            Table(["source", "read", "valid", "quarantined"], counts),
         ]
     quality = f["quality"]
     if quality["checks"]:
@@ -205,6 +202,12 @@ def _errors(f: Facts) -> list[Fact]:
                 )
             )
     return out
+
+
+def _source_counts(source: Mapping[str, Any]) -> list[Any]:
+    counts = source.get("counts") or {}
+    valid = counts.get("valid", counts.get("harmonized", ""))
+    return [source.get("id"), counts.get("read", ""), valid, counts.get("quarantined", "")]
 
 
 def _external(f: Facts) -> list[Fact]:

@@ -57,6 +57,7 @@ _ALIASES = {
 }
 _PERMISSIVE_NOTICE = {"Apache-2.0", "MIT"}  # content licences that keep a notice but allow relicensing
 _PUBLIC = {"CC0-1.0", "PDDL-1.0"}
+_SHARE_ALIKE = {"ODbL-1.0", "CC-BY-SA-4.0"}
 
 
 class LicenceError(ValueError):
@@ -86,12 +87,29 @@ def is_mimic(source: Mapping[str, Any] | Any) -> bool:
     return "mimic" in text
 
 
-def derive_licence(sources: Iterable[Mapping[str, Any] | Any]) -> tuple[str, str]:
-    """(SPDX licence of the release, attribution text) from sources with id, licence, format, name."""
-    items = list(sources)
+def derive_licence(sources: Iterable[Mapping[str, Any] | Any], declared: str | None = None) -> tuple[str, str]:
+    """(SPDX licence of the release, attribution text) from sources with id, licence, format, name.
+
+    `declared` (`release.licence` in fhirmony.yaml) overrides the derived licence, except that a
+    share-alike licence a source imposes cannot be replaced by another one.
+    """
+    licence, _ = _derive(list(sources))
+    if declared is None:
+        return licence, attribution(list(sources), _licences(list(sources)), licence)
+    chosen = normalize_licence(declared)
+    if licence in _SHARE_ALIKE and chosen != licence:
+        raise LicenceError(f"release.licence {declared!r} conflicts with a source licensed {licence} (share-alike)")
+    return chosen, attribution(list(sources), _licences(list(sources)), chosen)
+
+
+def _licences(items: list[Any]) -> dict[str, str]:
+    return {str(_field(s, "id")): normalize_licence(str(_field(s, "licence"))) for s in items}
+
+
+def _derive(items: list[Any]) -> tuple[str, dict[str, str]]:
     if not items:
         raise LicenceError("a release needs at least one source to derive its licence")
-    licences = {str(_field(s, "id")): normalize_licence(str(_field(s, "licence"))) for s in items}
+    licences = _licences(items)
     found = set(licences.values())
     if "ODbL-1.0" in found and "CC-BY-SA-4.0" in found:
         raise LicenceError("ODbL-1.0 and CC-BY-SA-4.0 sources are both share-alike and cannot be combined")
@@ -104,7 +122,7 @@ def derive_licence(sources: Iterable[Mapping[str, Any] | Any]) -> tuple[str, str
     unknown = found - {"ODbL-1.0", "CC-BY-SA-4.0", "CC-BY-4.0"} - _PERMISSIVE_NOTICE - _PUBLIC
     if unknown:
         raise LicenceError(f"no combination rule for {sorted(unknown)}")
-    return licence, attribution(items, licences, licence)
+    return licence, licences
 
 
 def attribution(items: list[Any], licences: Mapping[str, str], licence: str) -> str:
