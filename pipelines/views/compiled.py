@@ -14,7 +14,8 @@ from fhirmony.views.definition import ColumnSpec, ViewSpec, build_view
 from fhirmony.views.errors import ViewDefinitionError, ViewError
 from fhirmony.views.fhirpath.compiler import Env
 from fhirmony.views.rows import Row, row_producer
-from fhirmony.views.types import arrow_type, to_arrow
+from fhirmony.views.sql import NotTranslatable, SqlPlan, plan_view
+from fhirmony.views.types import arrow_kind, arrow_type, to_arrow
 
 
 @dataclass
@@ -46,6 +47,12 @@ class CompiledView:
             metadata={"view": self.name, "resource": self.resource},
         )
         self._produce = row_producer(spec)
+        self.sql_plan: SqlPlan | None = None
+        self.sql_reason = ""
+        try:
+            self.sql_plan = plan_view(spec, [arrow_kind(f.type) for f in self.schema])
+        except NotTranslatable as exc:
+            self.sql_reason = str(exc)
 
     def __repr__(self) -> str:
         return f"CompiledView({self.name!r}, resource={self.resource!r}, columns={len(self.columns)})"
@@ -68,28 +75,68 @@ class CompiledView:
             builder.add(resource, "", index + 1)
         return builder.finish()
 
-    def evaluate_ndjson(self, paths: Sequence[Path | str], batch_size: int = 10_000) -> Iterator[ViewBatch]:
-        """Stream NDJSON files; yields a batch every `batch_size` input lines (memory stays flat)."""
-        builder = _BatchBuilder(self)
+    def evaluate_ndjson(
+        self,
+        paths: Sequence[Path | str],
+        batch_size: int = 10_000,
+        engine: str = "auto",
+        threads: int | None = None,
+    ) -> Iterator[ViewBatch]:
+        """Stream NDJSON files in batches of at most `batch_size` lines (memory stays flat).
+
+        engine: "auto" runs flat views that translate to SQL on DuckDB (`threads` caps its threads)
+        and everything else on the compiled Python closures; "python" or "duckdb" force one.
+        """
+        if engine not in {"auto", "python", "duckdb"}:
+            raise ValueError(f"unknown engine {engine!r}")
+        if engine == "duckdb" and self.sql_plan is None:
+            raise ValueError(f"view {self.name} does not translate to SQL: {self.sql_reason}")
+        use_sql = engine != "python" and self.sql_plan is not None
         yielded = False
         for path in paths:
-            name = str(path)
-            with open(path, "rb") as handle:
-                for number, line in enumerate(handle, start=1):
-                    if not line.strip():
-                        continue
-                    try:
-                        resource = orjson.loads(line)
-                    except orjson.JSONDecodeError as exc:
-                        builder.errors.append(ViewError(name, number, f"invalid JSON: {exc}"))
-                        continue
-                    builder.add(resource, name, number)
-                    if builder.count >= batch_size:
-                        yield builder.finish()
-                        yielded = True
-                        builder = _BatchBuilder(self)
-        if builder.count or builder.errors or not yielded:
+            batches = self._duckdb_file(Path(path), batch_size, threads) if use_sql else None
+            for batch in batches if batches is not None else self._python_file(Path(path), batch_size, 0):
+                yielded = True
+                yield batch
+        if not yielded:
+            yield ViewBatch(self.schema.empty_table())
+
+    def _python_file(self, path: Path, batch_size: int, after_line: int) -> Iterator[ViewBatch]:
+        builder = _BatchBuilder(self)
+        name = str(path)
+        with open(path, "rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if number <= after_line or not line.strip():
+                    continue
+                try:
+                    resource = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    builder.errors.append(ViewError(name, number, f"invalid JSON: {exc}"))
+                    continue
+                builder.add(resource, name, number)
+                if builder.count >= batch_size:
+                    yield builder.finish()
+                    builder = _BatchBuilder(self)
+        if builder.count or builder.errors:
             yield builder.finish()
+
+    def _duckdb_file(self, path: Path, batch_size: int, threads: int | None) -> Iterator[ViewBatch]:
+        from fhirmony.views.duck import run_plan
+
+        failed_after: list[int] = []
+        assert self.sql_plan is not None
+        batches = run_plan(self.sql_plan, path, self.resource, self.schema, batch_size, threads, failed_after.append)
+        for table, retry in batches:
+            if not retry:
+                yield ViewBatch(table)
+                continue
+            builder = _BatchBuilder(self)
+            for line, resource in retry:
+                builder.add(resource, str(path), line)
+            fixed = builder.finish()
+            yield ViewBatch(pa.concat_tables([table, fixed.table]), fixed.errors)
+        if failed_after:
+            yield from self._python_file(path, batch_size, failed_after[0])
 
     def empty_table(self) -> pa.Table:
         return self.schema.empty_table()

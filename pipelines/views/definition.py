@@ -79,6 +79,8 @@ class ViewSpec:
     root: SelectSpec
     where: list[Compiled]
     columns: list[ColumnSpec]
+    where_paths: list[str] = field(default_factory=list)
+    constants: dict[str, object] = field(default_factory=dict)
 
 
 def _fail(element: str, message: str) -> ViewDefinitionError:
@@ -229,7 +231,8 @@ def build_view(view: object) -> ViewSpec:
     status = view.get("status")
     if status is not None and status not in {"draft", "active", "retired", "unknown"}:
         raise _fail("status", f"{status!r} is not one of draft, active, retired, unknown")
-    compiler = Compiler(_constants(view))
+    constants = _constants(view)
+    compiler = Compiler(constants)
     selects = view.get("select")
     if isinstance(selects, dict):
         selects = [selects]
@@ -251,4 +254,5 @@ def build_view(view: object) -> ViewSpec:
         if not isinstance(clause, dict):
             raise _fail(f"where[{i}]", "must be an object with a path")
         where.append(_compile(compiler, clause.get("path"), f"where[{i}].path"))
-    return ViewSpec(name or resource.lower(), resource, root, where, columns)
+    where_paths = [str(clause.get("path")) for clause in where_raw]
+    return ViewSpec(name or resource.lower(), resource, root, where, columns, where_paths, constants)

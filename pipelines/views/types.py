@@ -78,6 +78,25 @@ def arrow_type(fhir_type: str | None, collection: bool, ansi_type: str | None = 
     return pa.list_(base) if collection else base
 
 
+def arrow_kind(arrow: pa.DataType) -> str:
+    """A short name of an Arrow type: string, boolean, int64, float64, date32, timestamp, binary, list."""
+    if pa.types.is_timestamp(arrow):
+        return "timestamp"
+    if pa.types.is_date(arrow):
+        return "date32"
+    if pa.types.is_boolean(arrow):
+        return "boolean"
+    if pa.types.is_integer(arrow):
+        return "int64"
+    if pa.types.is_floating(arrow):
+        return "float64"
+    if pa.types.is_string(arrow):
+        return "string"
+    if pa.types.is_list(arrow):
+        return "list"
+    return str(arrow)
+
+
 # ---------------------------------------------------------------- value conversion
 class ConversionError(ValueError):
     """A value that does not fit its column's type."""
