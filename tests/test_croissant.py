@@ -63,11 +63,13 @@ def test_files_carry_sha256_and_record_sets_mirror_the_schemas(release: Path) ->
 
 
 def test_rai_provenance_licence_and_health_fields(release: Path) -> None:
-    document = json.loads(write_croissant(release, {"uses.tasks": ["readmission prediction"]}).read_text())
+    answers = {"uses": {"tasks": ["readmission prediction"]}, "maintenance.updates": "Quarterly."}
+    document = json.loads(write_croissant(release, answers).read_text())
     assert "http://mlcommons.org/croissant/1.1" in document["conformsTo"]
     for name in RAI_FIELDS:
         assert document.get(f"rai:{name}"), name
     assert document["rai:dataUseCases"] == ["readmission prediction"]
+    assert document["rai:dataReleaseMaintenancePlan"] == "Quarterly."
     assert document["rai:dataBiases"] == ["Not yet answered by the data steward (see datasheet.md)."]
     assert "fhir.resources R4B (4.3.0" in document["rai:dataManipulationProtocol"]
     assert document["license"] == "https://opendatacommons.org/licenses/odbl/1-0/"

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from fhirmony.api import partition_files, read_manifest, release_facts, table_schema
+from fhirmony.publish.datasheet import flatten_answers
 from fhirmony.publish.licences import LICENCE_URLS
 
 CROISSANT = "croissant.json"
@@ -227,7 +228,7 @@ def _rai(facts: Mapping[str, Any], manifest: Mapping[str, Any], answers: Mapping
         ],
         "rai:dataReleaseMaintenancePlan": _answer(
             answers,
-            "maintenance.plan",
+            "maintenance.updates",
             "Releases are immutable; every run makes a new release id, and `fhirmony diff` lists the changes.",
         ),
     }
@@ -250,7 +251,7 @@ def _health(facts: Mapping[str, Any], manifest: Mapping[str, Any]) -> dict[str, 
 
 def build_croissant(release_dir: Path, answers: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The Croissant document of a release, as a JSON-serializable dict."""
-    answers = answers or {}
+    answers = flatten_answers(answers)
     manifest = read_manifest(release_dir)
     facts = release_facts(release_dir)
     licence = facts.get("licence") or "unknown"
