@@ -50,6 +50,7 @@ class RowMapper:
             else:
                 row[join.alias] = str(entry)
         resource: dict[str, Any] = {"resourceType": self.rule.resource}
+        holes = False
         resource_id = self.rule.id.render(row)
         if resource_id is None:
             empty = ", ".join(self.rule.id.empty_fields(row))
@@ -63,10 +64,10 @@ class RowMapper:
                 problems.append((field_rule.label, str(error)))
                 continue
             if value is not _MISSING:
-                set_path(resource, field_rule.steps, value)
+                holes = set_path(resource, field_rule.steps, value) or holes
         if problems:
             return None, problems
-        return compact(resource), []
+        return (compact(resource) if holes else resource), []
 
     def evaluate(self, rule: FieldRule, row: dict[str, str]) -> Any:
         if rule.is_constant:
@@ -78,16 +79,14 @@ class RowMapper:
             return value
         if rule.column is not None:
             raw = row.get(rule.column, "").strip()
-            where = f"column {rule.column}"
         else:
             assert rule.template is not None
             raw = rule.template.render(row) or ""
-            where = f"template {rule.template.text!r} ({', '.join(rule.template.empty_fields(row))} empty)"
         if raw in self.options.null_values:
             if rule.has_default:
                 return rule.default
             if rule.required:
-                raise _Invalid(f"{where} is empty (required)")
+                raise _Invalid(f"{_where(rule, row)} is empty (required)")
             return _MISSING
         for pattern, replacement in rule.replace:
             raw = pattern.sub(replacement, raw)
@@ -95,10 +94,12 @@ class RowMapper:
             mapped = rule.map.get(raw, _MISSING)
             if mapped is _MISSING:
                 if rule.unmapped == "error":
-                    raise _Invalid(f"{raw!r} ({where}) is not in {rule.map_name} (unmapped: error)")
+                    raise _Invalid(f"{raw!r} ({_where(rule, row)}) is not in {rule.map_name} (unmapped: error)")
                 if rule.unmapped == "omit":
                     if rule.required:
-                        raise _Invalid(f"{raw!r} ({where}) is not in {rule.map_name} and the rule is required")
+                        raise _Invalid(
+                            f"{raw!r} ({_where(rule, row)}) is not in {rule.map_name} and the rule is required"
+                        )
                     return _MISSING
             elif isinstance(mapped, str):
                 raw = mapped
@@ -201,15 +202,26 @@ class RowMapper:
         return rule.molar_mass
 
 
-def set_path(resource: dict[str, Any], steps: tuple[Step, ...], value: Any) -> None:
-    """Set `code.coding[0].code`-style paths, creating objects and lists on the way; objects merge."""
+def _where(rule: FieldRule, row: dict[str, str]) -> str:
+    if rule.column is not None:
+        return f"column {rule.column}"
+    assert rule.template is not None
+    return f"template {rule.template.text!r} ({', '.join(rule.template.empty_fields(row))} empty)"
+
+
+def set_path(resource: dict[str, Any], steps: tuple[Step, ...], value: Any) -> bool:
+    """Set `code.coding[0].code`-style paths, creating objects and lists on the way; objects merge.
+
+    Returns True when a list got a hole (`given[1]` before `given[0]`): `compact` removes it.
+    """
+    holes = False
     node: Any = resource
     last = len(steps) - 1
     for position, step in enumerate(steps):
         if step.index is None:
             if position == last:
                 _put(node, step.key, value)
-                return
+                return holes
             child = node.get(step.key)
             if not isinstance(child, dict):
                 child = node[step.key] = {}
@@ -218,14 +230,16 @@ def set_path(resource: dict[str, Any], steps: tuple[Step, ...], value: Any) -> N
             items = node.get(step.key)
             if not isinstance(items, list):
                 items = node[step.key] = []
+            holes = holes or len(items) < step.index
             while len(items) <= step.index:
                 items.append(None)
             if position == last:
                 _put(items, step.index, value)
-                return
+                return holes
             if not isinstance(items[step.index], dict):
                 items[step.index] = {}
             node = items[step.index]
+    return holes
 
 
 def _put(container: Any, key: Any, value: Any) -> None:
