@@ -267,11 +267,12 @@ def release_facts(release: str | Path, home: Home | str | Path | None = None) ->
         for name, table in info["tables"].items():
             files = [str(f) for paths in partition_files(folder, name).values() for f in paths]
             columns = [c for c in table["columns"] if c["name"] != "country"]
-            source = f"read_parquet({files!r}, union_by_name = true)"
+            source = "read_parquet($files, union_by_name = true)"
+            bind = {"files": files}
             parts = ["count(*)"] + [f"count({_quote(c['name'])})" for c in columns]
             temporal = [c["name"] for c in columns if _is_temporal(c["type"])]
             parts += [f"min({_quote(c)}), max({_quote(c)})" for c in temporal]
-            row = con.execute(f"SELECT {', '.join(parts)} FROM {source}").fetchall()[0]
+            row = con.execute(f"SELECT {', '.join(parts)} FROM {source}", bind).fetchall()[0]
             total = row[0]
             non_null = dict(zip([c["name"] for c in columns], row[1 : 1 + len(columns)], strict=True))
             table["missing"] = {c: (total - n) / total if total else 0.0 for c, n in non_null.items()}
@@ -282,10 +283,12 @@ def release_facts(release: str | Path, home: Home | str | Path | None = None) ->
                     starts.append(low)
                     ends.append(high)
             for column in (c["name"] for c in columns if c["name"].endswith("system")):
-                found = con.execute(f"SELECT DISTINCT {_quote(column)} FROM {source}").fetchall()
+                found = con.execute(f"SELECT DISTINCT {_quote(column)} FROM {source}", bind).fetchall()
                 systems.update(str(v) for (v,) in found if v)
             if "patient_id" in non_null:
-                ids = con.execute(f"SELECT DISTINCT patient_id FROM {source} WHERE patient_id IS NOT NULL").fetchall()
+                ids = con.execute(
+                    f"SELECT DISTINCT patient_id FROM {source} WHERE patient_id IS NOT NULL", bind
+                ).fetchall()
                 table["patients"] = len(ids)
                 individuals.update(v for (v,) in ids)
         info["individuals"] = len(individuals)

@@ -311,7 +311,10 @@ def test_allow_list_matches_the_views_and_excludes_free_text(profile_name: str) 
     profile = load_profile(profile_name)
     for table, columns in views.items():
         allowed = set(profile.columns(table))
-        assert table in profile.tables, f"{table}: no allow-list, so only ids would be released"
+        assert table in profile.tables, (
+            f"view {table!r} has no allow-list: only its ids would be released; "
+            "add its releasable columns to schemas/privacy/columns.yaml"
+        )
         derived = {"age", "address_postal_code"}  # optional columns a source mapping may add
         stale = allowed - columns - {"id", "patient_id", "source_id", "country"} - derived
         assert not stale, f"{profile_name}: {table} allow-lists columns its view lacks: {sorted(stale)}"
