@@ -318,4 +318,5 @@ def test_allow_list_matches_the_views_and_excludes_free_text(profile_name: str) 
         derived = {"age", "address_postal_code"}  # optional columns a source mapping may add
         stale = allowed - columns - {"id", "patient_id", "source_id", "country"} - derived
         assert not stale, f"{profile_name}: {table} allow-lists columns its view lacks: {sorted(stale)}"
-        assert not allowed & {"code_text", "value_string", "text", "note", "name", "telecom", "address_line"}
+        free_text = {"code_text", "value_string", "medication_text", "text", "note", "name", "telecom", "lot_number"}
+        assert not allowed & free_text
