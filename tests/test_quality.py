@@ -1,0 +1,151 @@
+"""The check catalogue and its runner on small tables with planted defects: exact counts."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from quality_fixtures import encounters, observations, patients
+
+from fhirmony.quality import CheckResult, load_catalogue, run_table_checks
+from fhirmony.quality.catalogue import CatalogueError
+
+
+@pytest.fixture(scope="module")
+def obs_results() -> dict[str, CheckResult]:
+    related = {"patient": patients(), "encounter": encounters()}
+    results = run_table_checks("observation", observations(), source_id="src", country="DE", related=related)
+    return {r.check_id: r for r in results}
+
+
+@pytest.fixture(scope="module")
+def patient_results() -> dict[str, CheckResult]:
+    return {r.check_id: r for r in run_table_checks("patient", patients(), source_id="src", country="DE")}
+
+
+def outcome(results: dict[str, CheckResult], check_id: str) -> tuple[str, int, int]:
+    r = results[check_id]
+    return r.status, r.violating, r.total
+
+
+def test_catalogue_resolves_every_check_type() -> None:
+    catalogue = load_catalogue()
+    types = {c.check for c in catalogue.checks}
+    assert types == set(catalogue.check_types)
+    assert len(catalogue.checks) > 300
+    assert all(
+        0 <= c.threshold <= 1 and c.severity in ("fatal", "convention", "characterization") for c in catalogue.checks
+    )
+
+
+@pytest.mark.parametrize(
+    ("check_id", "expected"),
+    [
+        ("is_required:observation.status", ("failed", 1, 11)),
+        ("is_required:observation.effective", ("passed", 0, 11)),
+        ("is_primary_key:observation.id", ("failed", 2, 11)),
+        ("is_foreign_key:observation.patient_id", ("failed", 1, 11)),
+        ("is_foreign_key:observation.encounter_id", ("failed", 1, 10)),
+        ("value_set:observation.status", ("failed", 1, 10)),
+        ("code_format:observation.code[loinc]", ("failed", 1, 9)),
+        ("code_format:observation.code[snomed]", ("failed", 1, 1)),
+        ("standard_code_completeness:observation.code", ("failed", 1, 11)),
+        ("ucum_unit:observation.unit", ("failed", 1, 10)),
+        ("plausible_unit:observation.unit[2345-7]", ("passed", 0, 4)),
+        ("plausible_unit:observation.unit[718-7]", ("failed", 1, 2)),
+        ("plausible_value_range:observation.value[2345-7]", ("failed", 1, 3)),
+        ("plausible_value_range:observation.value[718-7]", ("passed", 0, 1)),
+        ("measure_value_completeness:observation.value", ("passed", 1, 11)),
+        ("measure_person_completeness:observation.patient_id", ("failed", 3, 5)),
+        ("no_future_dates:observation.effective", ("failed", 1, 11)),
+        ("plausible_after_birth:observation.effective", ("failed", 1, 10)),
+        ("plausible_before_death:observation.effective", ("failed", 1, 2)),
+        ("within_visit_dates:observation.effective", ("failed", 1, 9)),
+        ("plausible_gender:observation.code[psa]", ("failed", 1, 1)),
+        ("duplicate_records:observation.patient_id", ("failed", 2, 11)),
+        ("datatype:observation.value", ("passed", 0, 10)),
+        ("plausible_value_range:observation.value[8480-6]", ("not_applicable", 0, 0)),
+    ],
+)
+def test_planted_observation_defects(obs_results: dict[str, CheckResult], check_id: str, expected: tuple) -> None:
+    assert outcome(obs_results, check_id) == expected
+
+
+def test_samples_name_the_failing_rows(obs_results: dict[str, CheckResult]) -> None:
+    assert obs_results["is_foreign_key:observation.patient_id"].sample == ["o3"]
+    assert obs_results["plausible_value_range:observation.value[2345-7]"].sample == ["o4"]
+    assert obs_results["plausible_after_birth:observation.effective"].sample == ["o5"]
+    assert obs_results["plausible_before_death:observation.effective"].sample == ["o6"]
+    assert obs_results["plausible_unit:observation.unit[718-7]"].sample == ["o7"]
+    assert sorted(obs_results["duplicate_records:observation.patient_id"].sample) == ["o1", "o8"]
+    assert obs_results["measure_person_completeness:observation.patient_id"].sample == ["p3", "p4", "p5"]
+
+
+def test_engines_are_recorded(obs_results: dict[str, CheckResult]) -> None:
+    engines = {r.check: r.engine for r in obs_results.values()}
+    assert engines["value_set"] == "great_expectations"
+    assert engines["plausible_after_birth"] == "duckdb"
+    assert engines["is_foreign_key"] == "arrow"
+
+
+@pytest.mark.parametrize(
+    ("check_id", "expected"),
+    [
+        ("value_set:patient.gender", ("failed", 1, 4)),
+        ("is_required:patient.gender", ("failed", 1, 5)),
+        ("field_format:patient.country", ("failed", 1, 5)),
+        ("plausible_age:patient.birth_date", ("failed", 2, 5)),
+        ("no_future_dates:patient.birth_date", ("failed", 1, 5)),
+        ("plausible_start_before_end:patient.birth_date", ("failed", 1, 2)),
+        ("is_primary_key:patient.id", ("passed", 0, 5)),
+        ("datatype:patient.birth_date", ("passed", 0, 5)),
+    ],
+)
+def test_planted_patient_defects(patient_results: dict[str, CheckResult], check_id: str, expected: tuple) -> None:
+    assert outcome(patient_results, check_id) == expected
+
+
+def test_absent_fields_and_tables_are_not_applicable(patient_results: dict[str, CheckResult]) -> None:
+    split = patient_results["value_set:patient.split"]
+    assert split.status == "not_applicable" and "split" in split.message
+    alone = {r.check_id: r for r in run_table_checks("observation", observations(), source_id="s", country="DE")}
+    fk = alone["is_foreign_key:observation.patient_id"]
+    assert fk.status == "not_applicable" and "patient" in fk.message
+    assert alone["plausible_after_birth:observation.effective"].status == "not_applicable"
+    assert alone["is_required:observation.status"].status == "failed"  # per-table checks still run
+    none = run_table_checks("observation", pa.table({"other": [1, 2]}), source_id="s", country="DE")
+    assert none and {r.status for r in none} == {"not_applicable"}
+
+
+def test_a_check_that_raises_is_an_error_not_a_crash() -> None:
+    table = observations()
+    table = table.set_column(table.schema.get_field_index("value"), "value", pa.array(["90", "x"] + ["1"] * 9))
+    results = {r.check_id: r for r in run_table_checks("observation", table, source_id="s", country="DE")}
+    broken = results["plausible_value_range:observation.value[2345-7]"]
+    assert broken.status == "error" and broken.message
+    datatype = results["datatype:observation.value"]
+    assert (datatype.status, datatype.violating, datatype.total, datatype.sample) == ("failed", 1, 11, ["o2"])
+    assert results["value_set:observation.status"].status == "failed"  # the rest of the suite still ran
+
+
+def test_duplicate_column_names_give_errors_not_a_crash() -> None:
+    table = observations()
+    table = table.append_column("value", table.column("value"))
+    results = {r.check_id: r for r in run_table_checks("observation", table, source_id="s", country="DE")}
+    assert results["is_required:observation.status"].status == "error"
+    assert "value" in results["is_required:observation.status"].message
+
+
+def test_empty_table_checks_are_not_applicable() -> None:
+    empty = observations().slice(0, 0)
+    results = run_table_checks("observation", empty, source_id="s", country="DE")
+    assert {r.status for r in results} == {"not_applicable"}
+
+
+def test_catalogue_errors_name_the_entry(tmp_path) -> None:
+    from fhirmony.quality.catalogue import CATALOGUE_DIR
+
+    for path in CATALOGUE_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text())
+    (tmp_path / "checks.yaml").write_text("- check: no_such_check\n  targets: {patient: [id]}\n")
+    with pytest.raises(CatalogueError, match=r"entry 1.*no_such_check"):
+        load_catalogue(tmp_path)
