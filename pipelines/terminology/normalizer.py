@@ -35,6 +35,7 @@ CODE_ELEMENTS: dict[str, str] = {
 }
 
 Target = tuple[str, str, Analyte | None]  # LOINC code, canonical UCUM unit, analyte
+_NUMBERS = (int, float)  # bool is excluded: type(True) is bool
 
 
 def find_crosswalk(explicit: str | Path | None = None) -> Path | None:
@@ -115,24 +116,24 @@ class Normalizer:
 
     # -- code systems and units everywhere in the resource ------------------------------------------
 
-    def _walk(self, node: Any, stats: CoverageStats) -> None:
-        if isinstance(node, dict):
-            system = node.get("system")
-            if isinstance(system, str) and "code" in node:
-                canonical = self._canonical(system)
-                if canonical != system:
-                    node["system"] = canonical
-                    stats.renamed_systems[f"{system} -> {canonical}"] += 1
-            value = node.get("value")
-            if isinstance(value, int | float) and not isinstance(value, bool) and ("unit" in node or "code" in node):
-                self._ucum_quantity(node, stats)
-            for child in node.values():
-                if isinstance(child, dict | list):
-                    self._walk(child, stats)
-        elif isinstance(node, list):
-            for child in node:
-                if isinstance(child, dict | list):
-                    self._walk(child, stats)
+    def _walk(self, node: dict[str, Any], stats: CoverageStats) -> None:
+        """Every Coding's system and every Quantity's unit, anywhere in the resource (hot path)."""
+        system = node.get("system")
+        if system is not None and type(system) is str and "code" in node:
+            canonical = self._system_cache.get(system) or self._canonical(system)
+            if canonical != system:
+                node["system"] = canonical
+                stats.renamed_systems[f"{system} -> {canonical}"] += 1
+        if "value" in node and type(node["value"]) in _NUMBERS and ("unit" in node or "code" in node):
+            self._ucum_quantity(node, stats)
+        for child in node.values():
+            kind = type(child)
+            if kind is dict:
+                self._walk(child, stats)
+            elif kind is list:
+                for item in child:
+                    if type(item) is dict:
+                        self._walk(item, stats)
 
     def _canonical(self, system: str) -> str:
         cached = self._system_cache.get(system)
