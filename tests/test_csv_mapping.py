@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from fhirmony.config import SourceConfig, load_config
 from fhirmony.demo import generate
@@ -295,3 +296,10 @@ def test_unit_conversions() -> None:
         convert(5, "mmol/L", "mg/dL")
     with pytest.raises(ConversionError, match="cannot convert"):
         convert(5, "kg", "mmol/L")
+
+
+def test_docs_worked_example_is_the_shipped_mapping() -> None:
+    docs = (MAPPINGS.parents[1] / "docs" / "mapping.md").read_text(encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in docs.split("```yaml\n")[1:]]
+    example = next(b for b in blocks if b.startswith("mapping: 1\nname: no-register"))
+    assert yaml.safe_load(example) == yaml.safe_load((MAPPINGS / "no-register.yaml").read_text(encoding="utf-8"))
