@@ -22,8 +22,9 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CVX = "http://hl7.org/fhir/sid/cvx"
 NDC = "http://hl7.org/fhir/sid/ndc"
 
-# Code systems defined by FHIR and HL7 Terminology are standard too (categories, statuses, ...).
-_HL7_PREFIXES = ("http://terminology.hl7.org/", "http://hl7.org/fhir/")
+# Code systems defined by FHIR and HL7 Terminology are standard too (categories, statuses, ...), and so
+# are the national code systems HL7 Germany publishes under fhir.de (Kontaktebene, Kontaktart, ...).
+_STANDARD_PREFIXES = ("http://terminology.hl7.org/", "http://hl7.org/fhir/", "http://fhir.de/CodeSystem/")
 _SEPARATORS = re.compile(r"[\s\-_.]+")
 
 
@@ -47,7 +48,7 @@ class SystemTable:
         return self.by_alias.get(alias_key(system))
 
     def is_standard(self, uri: str) -> bool:
-        return uri in self.standard or uri.startswith(_HL7_PREFIXES)
+        return uri in self.standard or uri.startswith(_STANDARD_PREFIXES)
 
 
 @cache
