@@ -143,7 +143,10 @@ def test_registry_errors_name_file_line_and_rule(registry: Registry) -> None:
             assert "no-register.yaml" in record.origin.detail and rule in record.origin.detail, record.origin
             assert record.raw
     unmapped = _find(rows, **{k: truth["defects"]["unmapped_code"]["where"][0][k] for k in ("file", "line")})
+    assert (unmapped.error or "").startswith("unmapped value: files[3].join[0]: ")
     assert "is not in table analyses" in (unmapped.error or "")
+    bad_date = _find(rows, **{k: truth["defects"]["invalid_datatype"]["where"][0][k] for k in ("file", "line")})
+    assert (bad_date.error or "").startswith("invalid date: files[")
 
 
 MINI = """\

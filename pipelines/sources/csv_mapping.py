@@ -80,7 +80,12 @@ class CsvMappingReader:
                 raw = options.delimiter.join(fields)
                 if check_bytes and not _decodable(raw):
                     yield _error(
-                        name, start, rule, f"{where}.encoding", f"bytes that are not valid {options.encoding}", raw
+                        name,
+                        start,
+                        rule,
+                        f"{where}.encoding",
+                        f"encoding error: bytes that are not valid {options.encoding}",
+                        raw,
                     )
                     continue
                 if len(fields) != width:
@@ -90,7 +95,7 @@ class CsvMappingReader:
                     continue
                 resource, problems = mapper.build(dict(zip(header, fields, strict=True)))
                 if problems:
-                    message = "; ".join(f"{label}: {text}" for label, text in problems)
+                    message = problems[0][1] + ": " + "; ".join(f"{label}: {text}" for label, _, text in problems)
                     yield _error(name, start, rule, f"{self.mapping.label}: {problems[0][0]}", message, raw)
                 else:
                     yield SourceRecord(Origin(name, start), rule.resource, resource=resource)

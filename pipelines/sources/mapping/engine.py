@@ -13,11 +13,14 @@ _MISSING: Any = object()
 TRUE = frozenset({"true", "1", "yes", "y", "ja", "j"})
 FALSE = frozenset({"false", "0", "no", "n", "nei"})
 
-Problem = tuple[str, str]  # (rule label, message)
+Problem = tuple[str, str, str]  # (rule label, class, message); the class heads the quarantine reason
+MISSING, UNMAPPED, INVALID, DATE, UNITS = "missing value", "unmapped value", "invalid value", "invalid date", "unit"
 
 
 class _Invalid(Exception):
-    pass
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class RowMapper:
@@ -36,13 +39,19 @@ class RowMapper:
             if key in self.options.null_values:
                 if join.required:
                     problems.append(
-                        (join.label, f"column {join.column} is empty (the join on table {join.table} requires a value)")
+                        (
+                            join.label,
+                            MISSING,
+                            f"column {join.column} is empty (the join on table {join.table} requires a value)",
+                        )
                     )
                 continue
             entry = self.tables[join.table].get(key)
             if entry is None:
                 if join.required:
-                    problems.append((join.label, f"{key!r} (column {join.column}) is not in table {join.table}"))
+                    problems.append(
+                        (join.label, UNMAPPED, f"{key!r} (column {join.column}) is not in table {join.table}")
+                    )
                 continue
             if isinstance(entry, dict):
                 for attribute, value in entry.items():
@@ -54,14 +63,16 @@ class RowMapper:
         resource_id = self.rule.id.render(row)
         if resource_id is None:
             empty = ", ".join(self.rule.id.empty_fields(row))
-            problems.append((f"files[{self.rule.index}].id", f"id template {self.rule.id.text!r}: {empty} empty"))
+            problems.append(
+                (f"files[{self.rule.index}].id", MISSING, f"id template {self.rule.id.text!r}: {empty} empty")
+            )
         else:
             resource["id"] = resource_id
         for field_rule in self.rule.fields:
             try:
                 value = self.evaluate(field_rule, row)
             except _Invalid as error:
-                problems.append((field_rule.label, str(error)))
+                problems.append((field_rule.label, error.kind, str(error)))
                 continue
             if value is not _MISSING:
                 holes = set_path(resource, field_rule.steps, value) or holes
@@ -75,7 +86,7 @@ class RowMapper:
         if rule.quantity is not None:
             value = self.quantity(rule.quantity, row)
             if value is _MISSING and rule.required:
-                raise _Invalid(f"column {rule.quantity.value} is empty (required)")
+                raise _Invalid(MISSING, f"column {rule.quantity.value} is empty (required)")
             return value
         if rule.column is not None:
             raw = row.get(rule.column, "").strip()
@@ -86,7 +97,7 @@ class RowMapper:
             if rule.has_default:
                 return rule.default
             if rule.required:
-                raise _Invalid(f"{_where(rule, row)} is empty (required)")
+                raise _Invalid(MISSING, f"{_where(rule, row)} is empty (required)")
             return _MISSING
         for pattern, replacement in rule.replace:
             raw = pattern.sub(replacement, raw)
@@ -94,11 +105,14 @@ class RowMapper:
             mapped = rule.map.get(raw, _MISSING)
             if mapped is _MISSING:
                 if rule.unmapped == "error":
-                    raise _Invalid(f"{raw!r} ({_where(rule, row)}) is not in {rule.map_name} (unmapped: error)")
+                    raise _Invalid(
+                        UNMAPPED, f"{raw!r} ({_where(rule, row)}) is not in {rule.map_name} (unmapped: error)"
+                    )
                 if rule.unmapped == "omit":
                     if rule.required:
                         raise _Invalid(
-                            f"{raw!r} ({_where(rule, row)}) is not in {rule.map_name} and the rule is required"
+                            UNMAPPED,
+                            f"{raw!r} ({_where(rule, row)}) is not in {rule.map_name} and the rule is required",
                         )
                     return _MISSING
             elif isinstance(mapped, str):
@@ -115,7 +129,7 @@ class RowMapper:
             try:
                 return int(raw)
             except ValueError:
-                raise _Invalid(f"{raw!r} is not a whole number") from None
+                raise _Invalid(INVALID, f"{raw!r} is not a whole number") from None
         if kind == "decimal":
             return self.decimal(raw)
         if kind == "boolean":
@@ -124,7 +138,7 @@ class RowMapper:
                 return True
             if lowered in FALSE:
                 return False
-            raise _Invalid(f"{raw!r} is not a boolean (true/false, 1/0, ja/nei, yes/no)")
+            raise _Invalid(INVALID, f"{raw!r} is not a boolean (true/false, 1/0, ja/nei, yes/no)")
         if kind == "date":
             fmt, text = rule.format or self.options.date_format, rule.format_text or self.options.date_format_text
             return self.parse(raw, fmt, text, "date").date().isoformat()
@@ -145,7 +159,7 @@ class RowMapper:
             return moment.date().isoformat()
         if moment.tzinfo is None:
             if self.options.timezone is None:
-                raise _Invalid("a dateTime with a time needs a time zone: set timezone: in defaults or the file")
+                raise _Invalid(DATE, "a dateTime with a time needs a time zone: set timezone: in defaults or the file")
             moment = moment.replace(tzinfo=self.options.timezone)
         return moment.isoformat()
 
@@ -156,14 +170,16 @@ class RowMapper:
         except ValueError as error:
             reason = str(error)
             detail = f" ({reason})" if "out of range" in reason or "must be in" in reason else ""
-            raise _Invalid(f"{raw!r} is not a {kind} in format {text}{detail}") from None
+            raise _Invalid(DATE, f"{raw!r} is not a {kind} in format {text}{detail}") from None
 
     def decimal(self, raw: str) -> float:
         text = raw.replace(self.options.decimal_separator, ".") if self.options.decimal_separator != "." else raw
         try:
             return float(text)
         except ValueError:
-            raise _Invalid(f"{raw!r} is not a number (decimal separator {self.options.decimal_separator!r})") from None
+            raise _Invalid(
+                INVALID, f"{raw!r} is not a number (decimal separator {self.options.decimal_separator!r})"
+            ) from None
 
     def quantity(self, rule: QuantityRule, row: dict[str, str]) -> Any:
         raw = row.get(rule.value, "").strip()
@@ -172,19 +188,19 @@ class RowMapper:
         value = self.decimal(raw)
         local = rule.unit.render(row) if rule.unit else None
         if not local:
-            raise _Invalid(f"value {raw!r} has no unit ({rule.unit.text if rule.unit else 'unit:'} is empty)")
+            raise _Invalid(MISSING, f"value {raw!r} has no unit ({rule.unit.text if rule.unit else 'unit:'} is empty)")
         unit = local
         if rule.units is not None:
             mapped = rule.units.get(local)
             if not isinstance(mapped, str):
-                raise _Invalid(f"unit {local!r} is not in {rule.units_name}")
+                raise _Invalid(UNMAPPED, f"unit {local!r} is not in {rule.units_name}")
             unit = mapped
         target = rule.to.render(row) if rule.to else None
         if target and target != unit:
             try:
                 value = convert(value, unit, target, self.molar_mass(rule, row), self.mapping.conversions)
             except ConversionError as error:
-                raise _Invalid(str(error)) from None
+                raise _Invalid(UNITS, str(error)) from None
             unit = target
             value = round(value, rule.digits) if rule.digits is not None else significant(value)
         elif rule.digits is not None:
@@ -198,7 +214,7 @@ class RowMapper:
             try:
                 return float(text) if text else None
             except ValueError:
-                raise _Invalid(f"molar mass {text!r} is not a number") from None
+                raise _Invalid(INVALID, f"molar mass {text!r} is not a number") from None
         return rule.molar_mass
 
 
