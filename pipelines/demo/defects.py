@@ -9,7 +9,10 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import orjson
 
 Stage = Literal["quarantine", "quality"]
 
@@ -115,22 +118,30 @@ class Scheduler:
 
 @dataclass(slots=True)
 class SourceTruth:
-    """What one source holds: records per type (as its reader yields them) and every injected defect."""
+    """What one source holds: records per type (as its reader yields them) and every injected defect.
+
+    The places of defects are spooled to one JSON-lines file per kind under `spool`, so memory
+    stays flat however many patients are generated; `write_json` streams them into truth.json.
+    """
 
     source_id: str
     format: str
     kinds: dict[str, list[str]]  # defect kind -> the slots it is injected into (`Observation.lab`, `Patient`)
     scale: float
     rng: random.Random
+    spool: Path
     patients: int = 0
     records: Counter[str] = field(default_factory=Counter)
-    where: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    counts: Counter[str] = field(default_factory=Counter)
+    quarantined: Counter[str] = field(default_factory=Counter)
     _schedulers: dict[str, Scheduler] = field(default_factory=dict)
+    _files: dict[str, IO[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.spool.mkdir(parents=True, exist_ok=True)
         for name in self.kinds:
             self._schedulers[name] = Scheduler(KINDS[name].rate * self.scale, self.rng)
-            self.where[name] = []
+            self._files[name] = (self.spool / f"{name}.jsonl").open("wb")
 
     def pick(self, slot: str) -> str | None:
         """The defect to inject into the next record of this slot (None: keep it clean)."""
@@ -155,27 +166,42 @@ class SourceTruth:
         entry: dict[str, Any] = {"file": file, "line": line, "resource_type": resource_type, "id": resource_id}
         if detail:
             entry["detail"] = detail
-        self.where[kind].append(entry)
+        self._files[kind].write(orjson.dumps(entry) + b"\n")
+        self.counts[kind] += 1
+        if KINDS[kind].stage == "quarantine":
+            self.quarantined[resource_type] += 1
 
-    def to_dict(self) -> dict[str, Any]:
-        defects = {}
-        quarantined: Counter[str] = Counter()
-        for name, entries in self.where.items():
-            kind = KINDS[name]
-            defects[name] = {
-                "stage": kind.stage,
-                "rate": round(kind.rate * self.scale, 6),
-                "count": len(entries),
-                "description": kind.description,
-                "injected_into": self.kinds[name],
-                "where": entries,
-            }
-            if kind.stage == "quarantine":
-                quarantined.update(entry["resource_type"] for entry in entries)
-        return {
+    def close(self) -> None:
+        for handle in self._files.values():
+            handle.close()
+
+    def write_json(self, out: IO[bytes], indent: str = "    ") -> None:
+        """This source's entry of truth.json: counts, then every defect kind with its places."""
+        summary = {
             "format": self.format,
             "patients": self.patients,
             "records": dict(sorted(self.records.items())),
-            "expected_quarantined": dict(sorted(quarantined.items())),
-            "defects": defects,
+            "expected_quarantined": dict(sorted(self.quarantined.items())),
         }
+        out.write(b"{\n")
+        for key, value in summary.items():
+            out.write(f'{indent}  "{key}": '.encode() + orjson.dumps(value) + b",\n")
+        out.write(f'{indent}  "defects": {{'.encode())
+        for number, name in enumerate(self.kinds):
+            kind = KINDS[name]
+            head = {
+                "stage": kind.stage,
+                "rate": round(kind.rate * self.scale, 6),
+                "count": self.counts[name],
+                "description": kind.description,
+                "injected_into": self.kinds[name],
+            }
+            out.write((",\n" if number else "\n").encode() + f'{indent}    "{name}": {{\n'.encode())
+            for key, value in head.items():
+                out.write(f'{indent}      "{key}": '.encode() + orjson.dumps(value) + b",\n")
+            out.write(f'{indent}      "where": ['.encode())
+            with (self.spool / f"{name}.jsonl").open("rb") as entries:
+                for position, line in enumerate(entries):
+                    out.write((b",\n" if position else b"\n") + f"{indent}        ".encode() + line.rstrip(b"\n"))
+            out.write(f"\n{indent}      ]\n{indent}    }}".encode())
+        out.write(f"\n{indent}  }}\n{indent}}}".encode())

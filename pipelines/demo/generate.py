@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -21,6 +22,11 @@ from fhirmony.demo.people import REFERENCE_DATE
 
 GENERATOR = "fhirmony.demo/1"
 MAPPING_NAME = "no-register.yaml"
+STAGES = {
+    "quarantine": "the record never becomes a valid resource: the reader yields an error, FHIR validation "
+    "fails, or (duplicate_id) the fhir stage rejects the second copy",
+    "quality": "valid FHIR; a quality check must flag it",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,36 +105,52 @@ def generate(
         raise ValueError(f"unknown demo sources {sorted(unknown)}; choose from {', '.join(SOURCE_IDS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    truths: dict[str, Any] = {}
-    for source in chosen:
-        root = out_dir / source.id
-        if root.exists():
-            shutil.rmtree(root)  # a previous, possibly larger, demo must not leave files behind
-        truth = SourceTruth(
-            source.id, source.format, source.defects, defect_scale, random.Random(f"{seed}:{source.id}:defects")
-        )
-        source.write(root, patients, seed, truth)
-        truths[source.id] = truth.to_dict()
+    truths: list[SourceTruth] = []
+    with tempfile.TemporaryDirectory(prefix="fhirmony-demo-") as spool:
+        for source in chosen:
+            root = out_dir / source.id
+            if root.exists():
+                shutil.rmtree(root)  # a previous, possibly larger, demo must not leave files behind
+            truth = SourceTruth(
+                source.id,
+                source.format,
+                source.defects,
+                defect_scale,
+                random.Random(f"{seed}:{source.id}:defects"),
+                Path(spool) / source.id,
+            )
+            try:
+                source.write(root, patients, seed, truth)
+            finally:
+                truth.close()
+            truths.append(truth)
+        _write_truth(out_dir / "truth.json", seed, patients, defect_scale, truths)
     mapping = _copy_mapping(out_dir) if any(s.format == "csv" for s in chosen) else None
     key_file = out_dir / "demo.key"
     key_file.write_text(hashlib.sha256(f"fhirmony-demo:{seed}".encode()).hexdigest() + "\n", encoding="utf-8")
     config = out_dir / "fhirmony.yaml"
     config.write_text(_config_text(chosen, patients, seed, mapping), encoding="utf-8")
-    truth_doc = {
+    return config
+
+
+def _write_truth(path: Path, seed: int, patients: int, scale: float, truths: list[SourceTruth]) -> None:
+    header = {
         "generator": GENERATOR,
         "seed": seed,
         "patients_per_source": patients,
-        "defect_scale": defect_scale,
+        "defect_scale": scale,
         "reference_date": REFERENCE_DATE.isoformat(),
-        "stages": {
-            "quarantine": "the record never becomes a valid resource: the reader yields an error, FHIR "
-            "validation fails, or (duplicate_id) the fhir stage rejects the second copy",
-            "quality": "valid FHIR; a quality check must flag it",
-        },
-        "sources": truths,
+        "stages": STAGES,
     }
-    (out_dir / "truth.json").write_bytes(orjson.dumps(truth_doc, option=orjson.OPT_INDENT_2) + b"\n")
-    return config
+    with path.open("wb") as out:
+        out.write(b"{\n")
+        for key, value in header.items():
+            out.write(f'  "{key}": '.encode() + orjson.dumps(value) + b",\n")
+        out.write(b'  "sources": {')
+        for number, truth in enumerate(truths):
+            out.write((b",\n" if number else b"\n") + f'    "{truth.source_id}": '.encode())
+            truth.write_json(out)
+        out.write(b"\n  }\n}\n")
 
 
 def _copy_mapping(out_dir: Path) -> Path:
