@@ -18,7 +18,8 @@ from typing import Any
 from fhirmony.config import SourceConfig
 from fhirmony.sources.base import Origin, SourceRecord, register_reader, relative_name
 from fhirmony.sources.mapping.engine import RowMapper
-from fhirmony.sources.mapping.spec import CsvOptions, FileRule, Mapping, MappingError, Table, load_mapping
+from fhirmony.sources.mapping.model import CsvOptions, FileRule, Mapping, MappingError, Table
+from fhirmony.sources.mapping.spec import load_mapping
 
 RAW_LIMIT = 2000
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))

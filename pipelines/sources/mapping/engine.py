@@ -6,7 +6,7 @@ import copy
 from datetime import datetime
 from typing import Any
 
-from fhirmony.sources.mapping.spec import FieldRule, FileRule, Mapping, QuantityRule, Step, Template
+from fhirmony.sources.mapping.model import FieldRule, FileRule, Mapping, QuantityRule, Step, Template
 from fhirmony.sources.mapping.units import UCUM_SYSTEM, ConversionError, convert, significant
 
 _MISSING: Any = object()

@@ -10,217 +10,31 @@ from __future__ import annotations
 import codecs
 import re
 import string
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from fhirmony.sources.mapping.units import Conversion
-
-LANGUAGE_VERSION = 1
-TYPES = ("string", "code", "integer", "decimal", "boolean", "date", "dateTime")
-UNMAPPED = ("error", "keep", "omit")
-CSV_KEYS = (
-    "delimiter",
-    "encoding",
-    "header",
-    "columns",
-    "quotechar",
-    "date_format",
-    "datetime_format",
-    "timezone",
-    "decimal_separator",
-    "null_values",
+from fhirmony.sources.mapping.model import (
+    CSV_KEYS,
+    LANGUAGE_VERSION,
+    NOT_SET,
+    TYPES,
+    UNMAPPED,
+    CsvOptions,
+    FieldRule,
+    FileRule,
+    Join,
+    Mapping,
+    MappingError,
+    QuantityRule,
+    Table,
+    Template,
+    parse_path,
+    strptime_format,
 )
-PATH_PATTERN = re.compile(r"^[A-Za-z_]\w*(\[\d+\])?(\.[A-Za-z_]\w*(\[\d+\])?)*$")
-STEP_PATTERN = re.compile(r"^([A-Za-z_]\w*)(?:\[(\d+)\])?$")
-_TOKENS = (("YYYY", "%Y"), ("YY", "%y"), ("MM", "%m"), ("DD", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S"))
-_NOT_SET: Any = object()
-
-
-class MappingError(ValueError):
-    """A mapping that cannot be used, or a source file it cannot read; the message names file, line, key."""
-
-
-@dataclass(frozen=True, slots=True)
-class CsvOptions:
-    delimiter: str = ","
-    encoding: str = "utf-8"
-    header: bool = True
-    columns: tuple[str, ...] | None = None  # names of the columns when the file has no header
-    quotechar: str = '"'
-    date_format: str = "%Y-%m-%d"
-    datetime_format: str = "%Y-%m-%dT%H:%M:%S"
-    timezone: ZoneInfo | None = None
-    decimal_separator: str = "."
-    null_values: frozenset[str] = frozenset({""})
-    date_format_text: str = "YYYY-MM-DD"
-    datetime_format_text: str = "YYYY-MM-DDTHH:mm:ss"
-
-
-@dataclass(frozen=True, slots=True)
-class Template:
-    """`Patient/no-{lopenr}`: literal text with `{column}` placeholders (`{{` is a literal brace)."""
-
-    text: str
-    parts: tuple[tuple[str, str | None], ...]
-
-    @property
-    def fields(self) -> tuple[str, ...]:
-        return tuple(name for _, name in self.parts if name is not None)
-
-    def render(self, row: dict[str, str]) -> str | None:
-        """The text, or None when a placeholder's column is empty."""
-        out = []
-        for literal, name in self.parts:
-            out.append(literal)
-            if name is not None:
-                value = row.get(name)
-                if not value:
-                    return None
-                out.append(value)
-        return "".join(out)
-
-    def empty_fields(self, row: dict[str, str]) -> list[str]:
-        return [name for name in self.fields if not row.get(name)]
-
-
-@dataclass(frozen=True, slots=True)
-class Step:
-    key: str
-    index: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class QuantityRule:
-    value: str  # column holding the number
-    unit: Template | None  # the local unit (a column `{enhet}` or a literal `mmol/L`)
-    units: dict[str, Any] | None  # local unit → UCUM code
-    units_name: str
-    to: Template | None  # target UCUM unit
-    molar_mass: Template | float | None
-    digits: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class FieldRule:
-    path: str
-    steps: tuple[Step, ...]
-    label: str  # `files[3].fields.effectiveDateTime`, named in every error
-    column: str | None = None
-    template: Template | None = None
-    value: Any = _NOT_SET
-    type: str = "string"
-    format: str | None = None
-    format_text: str | None = None
-    map: dict[str, Any] | None = None
-    map_name: str = ""
-    unmapped: str = "error"
-    required: bool = False
-    default: Any = _NOT_SET
-    replace: tuple[tuple[re.Pattern[str], str], ...] = ()
-    quantity: QuantityRule | None = None
-
-    @property
-    def has_default(self) -> bool:
-        return self.default is not _NOT_SET
-
-    @property
-    def is_constant(self) -> bool:
-        return self.value is not _NOT_SET
-
-
-@dataclass(frozen=True, slots=True)
-class Join:
-    table: str
-    column: str  # whose value is looked up in the table's keys
-    alias: str
-    required: bool
-    label: str
-
-
-@dataclass(slots=True)
-class Table:
-    name: str
-    label: str
-    values: dict[str, Any] | None = None  # inline
-    file: str | None = None  # or read from a file of the extract
-    key: str = ""
-    columns: tuple[str, ...] = ()
-    options: CsvOptions = field(default_factory=CsvOptions)
-
-    @property
-    def attributes(self) -> set[str] | None:
-        """Names a join exposes as `{alias.name}`; None when entries are scalars (`{alias}`)."""
-        if self.file is not None:
-            return set(self.columns)
-        entries = list((self.values or {}).values())
-        if entries and all(isinstance(entry, dict) for entry in entries):
-            return {key for entry in entries for key in entry}
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class FileRule:
-    index: int
-    file: str  # a name or glob, relative to the source path
-    resource: str
-    id: Template
-    joins: tuple[Join, ...]
-    fields: tuple[FieldRule, ...]
-    options: CsvOptions
-
-    @property
-    def label(self) -> str:
-        return f"files[{self.index}] ({self.file})"
-
-    def columns_used(self, tables: dict[str, Table]) -> dict[str, str]:
-        """Every source column the rules read, with the first rule that reads it."""
-        provided = {join.alias for join in self.joins}
-        used: dict[str, str] = {}
-
-        def need(name: str, label: str) -> None:
-            if name.split(".", 1)[0] in provided and ("." in name or tables[self._join(name).table].attributes is None):
-                return
-            used.setdefault(name, label)
-
-        for name in self.id.fields:
-            need(name, f"files[{self.index}].id")
-        for join in self.joins:
-            need(join.column, join.label)
-        for rule in self.fields:
-            if rule.column:
-                need(rule.column, rule.label)
-            if rule.template:
-                for name in rule.template.fields:
-                    need(name, rule.label)
-            if rule.quantity:
-                need(rule.quantity.value, rule.label)
-                for template in (rule.quantity.unit, rule.quantity.to, rule.quantity.molar_mass):
-                    if isinstance(template, Template):
-                        for name in template.fields:
-                            need(name, rule.label)
-        return used
-
-    def _join(self, name: str) -> Join:
-        alias = name.split(".", 1)[0]
-        return next(join for join in self.joins if join.alias == alias)
-
-
-@dataclass(frozen=True, slots=True)
-class Mapping:
-    path: Path
-    name: str
-    description: str
-    tables: dict[str, Table]
-    files: tuple[FileRule, ...]
-    conversions: dict[tuple[str, str], Conversion]
-
-    @property
-    def label(self) -> str:
-        return self.path.name
+from fhirmony.sources.mapping.units import Conversion
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -500,7 +314,7 @@ class _Compiler:
             key,
             column=self.text(node["column"], f"{key}.column") if "column" in node else None,
             template=self.template(node["template"], f"{key}.template") if "template" in node else None,
-            value=node.get("value", _NOT_SET),
+            value=node.get("value", NOT_SET),
             type=type_,
             format=fmt,
             format_text=fmt_text,
@@ -508,7 +322,7 @@ class _Compiler:
             map_name=map_name,
             unmapped=unmapped,
             required=required,
-            default=node.get("default", _NOT_SET),
+            default=node.get("default", NOT_SET),
             replace=self.replacements(f"{key}.replace", node.get("replace")),
         )
 
@@ -608,28 +422,6 @@ def _placeholders(rule: FileRule) -> list[tuple[str, str]]:
             if isinstance(template, Template):
                 found += [(name, field_rule.label) for name in template.fields]
     return found
-
-
-def parse_path(path: str) -> tuple[Step, ...] | None:
-    """`code.coding[0].code` → steps; None when it is not a path."""
-    if not PATH_PATTERN.match(path):
-        return None
-    steps = []
-    for part in path.split("."):
-        match = STEP_PATTERN.match(part)
-        assert match is not None
-        steps.append(Step(match.group(1), int(match.group(2)) if match.group(2) is not None else None))
-    return tuple(steps)
-
-
-def strptime_format(text: str) -> str:
-    """`DD.MM.YYYY HH:mm` → `%d.%m.%Y %H:%M`; a format with `%` is taken as strptime already."""
-    if "%" in text:
-        return text
-    out = text
-    for token, directive in _TOKENS:
-        out = out.replace(token, directive)
-    return out
 
 
 def _is_resource_type(name: str) -> bool:
