@@ -295,7 +295,7 @@ def release_facts(release: str | Path, home: Home | str | Path | None = None) ->
         info["records"] = sum(t["rows"] for t in info["tables"].values())
         info["coding_systems"] = sorted(systems)
         info["time_range"] = [_day(min(starts, key=_day)), _day(max(ends, key=_day))] if starts else None
-        info["age_range"] = _age_range(info)
+        info["age_range"] = _age_range(con, folder, info)
     finally:
         con.close()
     return info
@@ -310,13 +310,32 @@ def _day(value: str) -> str:
     return value[:10]
 
 
-def _age_range(info: dict[str, Any]) -> list[int] | None:
-    """Approximate ages at release (from birth dates, after any shift or generalization)."""
-    births = info["tables"].get("patient", {}).get("time_range", {}).get("birth_date")
-    if not births or births[0] is None:
+def _age_range(con: Any, folder: Path, info: dict[str, Any]) -> list[int] | None:
+    """Youngest and oldest age, in years, at each patient's last encounter (or at release time).
+
+    Birth and encounter dates move together under a per-patient shift, so the ages are exact up to
+    the birth-date precision of the privacy profile.
+    """
+    columns = {c["name"] for c in info["tables"].get("patient", {}).get("columns", [])}
+    if not {"id", "birth_date"} <= columns:
         return None
-    year = int(str(info.get("created") or "")[:4] or 0) or None
-    if year is None:
-        return None
-    oldest, youngest = births
-    return [max(year - int(_day(youngest)[:4]) - 1, 0), year - int(_day(oldest)[:4])]
+    patients = [str(f) for paths in partition_files(folder, "patient").values() for f in paths]
+    encounter = {c["name"] for c in info["tables"].get("encounter", {}).get("columns", [])}
+    last = "SELECT NULL::VARCHAR AS patient_id, NULL::DATE AS t WHERE false"
+    bind: dict[str, Any] = {"patients": patients}
+    if {"patient_id", "period_start"} <= encounter:
+        bind["encounters"] = [str(f) for paths in partition_files(folder, "encounter").values() for f in paths]
+        last = (
+            "SELECT patient_id, max(period_start)::DATE AS t "
+            "FROM read_parquet($encounters, union_by_name = true) GROUP BY patient_id"
+        )
+    created = str(info.get("created") or "")[:10] or None
+    bind["created"] = created
+    row = con.execute(
+        f"WITH last AS ({last}) SELECT min(age), max(age) FROM ("
+        "  SELECT date_diff('year', p.birth_date::DATE, coalesce(last.t, $created::DATE, current_date)) AS age"
+        "  FROM read_parquet($patients, union_by_name = true) p LEFT JOIN last ON p.id = last.patient_id"
+        "  WHERE p.birth_date IS NOT NULL) WHERE age >= 0",
+        bind,
+    ).fetchall()[0]
+    return None if row[0] is None else [int(row[0]), int(row[1])]

@@ -245,12 +245,13 @@ def test_k_anonymity_l_diversity_and_suppression() -> None:
             "country": ["DE"] * n,
         }
     )
-    condition = pa.table({"patient_id": ["p0", "p1", "p2", "p6"], "code": ["I10", "E11", "I10", "C50"]})
+    condition = pa.table({"patient_id": ["p0", "p1", "p2"], "code": ["I10", "E11", "I10"]})
     risk = measure_risk(patient, profile, k=5, sensitive=condition, today=TODAY)
     assert risk.report["k"] == 1
     assert risk.report["classes"] == 2
     assert risk.report["patients_below_k"] == 1 and risk.below_k == {"p6"}
-    assert risk.report["l_diversity"]["l"] == 1
+    assert risk.report["l_diversity"]["l"] == 2  # the female class has I10 and E11
+    assert risk.report["l_diversity"]["classes_without_values"] == 1  # the male class has no condition
     assert risk.report["quasi_identifiers"] == ["age_band", "sex", "country", "region"]
     kept = apply_suppression(
         {"patient": patient.rename_columns(["patient_id", *patient.column_names[1:]])}, risk, profile

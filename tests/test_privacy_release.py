@@ -46,7 +46,8 @@ def test_measures_over_all_sources_without_suppression(tmp_path: Path) -> None:
     assert report["profile"] == "gdpr-pseudonymised" and report["steps"]
     assert risk["patients"] == 8 and risk["classes"] == 3 and risk["k"] == 1
     assert risk["patients_below_k"] == 2 and risk["suppression"] == {"enabled": False, "patients_suppressed": 0}
-    assert risk["l_diversity"] == {"attribute": "condition.code", "l": 1, "classes_with_l_below_2": 2}
+    l_div = {"attribute": "condition.code", "l": 1, "classes_with_l_below_2": 2, "classes_without_values": 0}
+    assert risk["l_diversity"] == l_div
     assert read_table(data, "patient").num_rows == 8
 
 

@@ -64,7 +64,8 @@ def measure_risk(
 
     `patient` is the de-identified patient table of the whole release (ids are pseudonyms).
     `sensitive` is the profile's sensitive table (e.g. condition) with `patient_id` and the
-    sensitive column; l is the fewest distinct sensitive values in any class.
+    sensitive column; l is the fewest distinct sensitive values in any class that has some
+    (classes without any value disclose nothing and are counted apart).
     """
     threshold = k or profile.k
     today = today or dt.date.today()
@@ -100,11 +101,12 @@ def _l_diversity(ids: list[str], keys: list[tuple], profile: Profile, sensitive:
     for pid, value in pairs:
         if pid in class_of and value is not None:
             values[class_of[pid]].add(str(value))
-    per_class = [len(values.get(key, ())) for key in set(keys)]
+    per_class = [len(values[key]) for key in set(keys) if values.get(key)]
     return {
         "attribute": attribute,
         "l": min(per_class) if per_class else None,
         "classes_with_l_below_2": sum(1 for n in per_class if n < 2),
+        "classes_without_values": len(set(keys)) - len(per_class),
     }
 
 
