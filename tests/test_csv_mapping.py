@@ -306,3 +306,47 @@ def test_docs_worked_example_is_the_shipped_mapping() -> None:
     blocks = [b.split("```", 1)[0] for b in docs.split("```yaml\n")[1:]]
     example = next(b for b in blocks if b.startswith("mapping: 1\nname: no-register"))
     assert yaml.safe_load(example) == yaml.safe_load((MAPPINGS / "no-register.yaml").read_text(encoding="utf-8"))
+
+
+HEADERLESS = """\
+mapping: 1
+conversions:
+  - {from: "%", to: "mmol/mol", factor: 10.929, offset: -23.5}
+files:
+  - file: a1c.tsv
+    delimiter: "\\t"
+    header: false
+    columns: [pid, code, value, unit, status]
+    null_values: ["NA", "-"]
+    resource: Observation
+    id: "hba1c-{pid}"
+    fields:
+      status: {column: status, map: {F: final, P: preliminary}, unmapped: keep, default: unknown}
+      code.coding[0]: {column: code, map: {A1C: {system: http://loinc.org, code: 59261-8}}, unmapped: omit}
+      code.text: {column: code, replace: [{pattern: "^A", with: "a"}, {pattern: "C$", with: "c"}]}
+      subject.reference: "Patient/{pid}"
+      valueQuantity: {quantity: {value: value, unit: "{unit}", to: mmol/mol, digits: 1}}
+"""
+
+
+def test_headerless_tsv_null_values_inline_maps_and_declared_conversions(tmp_path: Path) -> None:
+    source = csv_source(
+        tmp_path / "src",
+        HEADERLESS,
+        {
+            "a1c.tsv": " 17 \tA1C\t6.5\t%\tF\n18\tXYZ\tNA\t%\tX\n19\tA1C\t7\t-\t-\n",
+        },
+    )
+    first, second, third = records(source)
+    assert first.resource == {
+        "resourceType": "Observation",
+        "id": "hba1c-17",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "59261-8"}], "text": "a1c"},
+        "subject": {"reference": "Patient/17"},
+        "valueQuantity": {"value": 47.5, "unit": "mmol/mol", "system": "http://unitsofmeasure.org", "code": "mmol/mol"},
+    }
+    assert second.resource is not None and second.resource["status"] == "X"  # unmapped: keep
+    assert "coding" not in second.resource["code"] and "valueQuantity" not in second.resource
+    assert third.error is not None and third.error.startswith("missing value: ")
+    assert "files[0].fields.valueQuantity" in third.origin.detail and "has no unit" in third.error

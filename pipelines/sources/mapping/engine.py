@@ -32,11 +32,14 @@ class RowMapper:
         self.tables = tables
         self.options = rule.options
 
-    def build(self, row: dict[str, str]) -> tuple[dict[str, Any] | None, list[Problem]]:
+    def build(self, fields: dict[str, str]) -> tuple[dict[str, Any] | None, list[Problem]]:
+        """The resource of one row (column → text), or the problems that prevent it."""
+        nulls = self.options.null_values
+        row = {column: "" if (text := value.strip()) in nulls else text for column, value in fields.items()}
         problems: list[Problem] = []
         for join in self.rule.joins:
-            key = row.get(join.column, "").strip()
-            if key in self.options.null_values:
+            key = row.get(join.column, "")
+            if not key:
                 if join.required:
                     problems.append(
                         (
@@ -89,11 +92,11 @@ class RowMapper:
                 raise _Invalid(MISSING, f"column {rule.quantity.value} is empty (required)")
             return value
         if rule.column is not None:
-            raw = row.get(rule.column, "").strip()
+            raw = row.get(rule.column, "")
         else:
             assert rule.template is not None
             raw = rule.template.render(row) or ""
-        if raw in self.options.null_values:
+        if not raw:
             if rule.has_default:
                 return rule.default
             if rule.required:
@@ -182,8 +185,8 @@ class RowMapper:
             ) from None
 
     def quantity(self, rule: QuantityRule, row: dict[str, str]) -> Any:
-        raw = row.get(rule.value, "").strip()
-        if raw in self.options.null_values:
+        raw = row.get(rule.value, "")
+        if not raw:
             return _MISSING
         value = self.decimal(raw)
         local = rule.unit.render(row) if rule.unit else None
