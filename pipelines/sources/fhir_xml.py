@@ -1,10 +1,10 @@
 """`fhir-xml`: FHIR R4 XML resources and Bundles, turned into FHIR JSON dicts.
 
 The XML → JSON rules (repeating elements as arrays, primitive extensions as `_field`, contained
-resources, the XHTML narrative) come from fhir.resources' own XML parser (fhir_core, on lxml), so the
-element cardinalities are those of the FHIR models rather than a hand-kept list. Bundles are streamed
-entry by entry (lxml iterparse), so a large Bundle is never held whole; each entry's resource is
-parsed on its own and a bad entry does not spoil the others.
+resources, the XHTML narrative, typed `value` attributes) use the element cardinalities and types of
+the fhir.resources R4B models (`_fhir_xml_json`), not a hand-kept list. Bundles are streamed entry by
+entry (lxml iterparse), so a large Bundle is never held whole; each entry's resource is converted on
+its own and a bad entry does not spoil the others.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import orjson
 from lxml import etree
 
 from fhirmony.config import SourceConfig
+from fhirmony.sources._fhir_xml_json import resource_json
 from fhirmony.sources.base import Origin, SourceRecord, register_reader, relative_name
 
 FHIR_NS = "http://hl7.org/fhir"
@@ -30,22 +30,6 @@ def _local(tag: Any) -> str:
 
 def _excerpt(element: Any, limit: int = 2000) -> str:
     return etree.tostring(element, encoding="unicode")[:limit]
-
-
-def resource_from_element(element: Any) -> dict[str, Any]:
-    """One FHIR resource element → its FHIR JSON dict (raises ValueError when it is not valid FHIR)."""
-    from fhir.resources.R4B import get_fhir_model_class
-
-    resource_type = _local(element.tag)
-    try:
-        model_class = get_fhir_model_class(resource_type)
-    except Exception as error:  # fhir.resources raises ValueError or KeyError for unknown types
-        raise ValueError(f"unknown FHIR resource type {resource_type!r}") from error
-    try:
-        model = model_class.model_validate_xml(etree.tostring(element))
-    except Exception as error:  # pydantic ValidationError, or fhir_core's XML errors
-        raise ValueError(f"not valid FHIR XML: {error}") from error
-    return orjson.loads(model.model_dump_json(exclude_comments=True))
 
 
 @register_reader("fhir-xml")
@@ -96,7 +80,7 @@ class FhirXmlReader:
 def _one(element: Any, origin: Origin) -> SourceRecord:
     resource_type = _local(element.tag)
     try:
-        return SourceRecord(origin, resource_type, resource=resource_from_element(element))
+        return SourceRecord(origin, resource_type, resource=resource_json(element))
     except ValueError as error:
         return SourceRecord(origin, resource_type, error=str(error), raw=_excerpt(element))
 
