@@ -42,6 +42,7 @@ class Catalogue:
     tables: dict[str, dict[str, FieldInfo]]
     terminology: dict[str, Any]
     labs: list[dict[str, Any]] = field(default_factory=list)
+    groups: dict[str, list[str]] = field(default_factory=dict)
 
     def for_table(self, table: str) -> list[CheckSpec]:
         return [c for c in self.checks if c.table == table and c.scope == "table"]
@@ -64,24 +65,37 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     types: dict[str, dict[str, Any]] = data["check_types.yaml"] or {}
     terminology: dict[str, Any] = data["terminology.yaml"] or {}
     labs: list[dict[str, Any]] = data["labs.yaml"] or []
-    tables = {
-        table: {
-            name: FieldInfo(name, str(decl.get("type", "string")), tuple(decl.get("aliases", ())))
-            for name, decl in (fields or {}).items()
-        }
-        for table, fields in (data["tables.yaml"] or {}).items()
-    }
+    tables, groups = _tables(data["tables.yaml"] or {})
     for name, ctype in types.items():
         _validate_type(name, ctype)
     checks: list[CheckSpec] = []
     for index, entry in enumerate(data["checks.yaml"] or []):
         where = f"checks.yaml entry {index + 1} ({entry.get('check', '?') if isinstance(entry, dict) else entry})"
-        checks.extend(_resolve_entry(entry, types, {**terminology, "_tables": tables}, labs, where))
+        context = {**terminology, "_tables": tables, "_groups": groups}
+        checks.extend(_resolve_entry(entry, types, context, labs, where))
     ids = [c.check_id for c in checks]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise CatalogueError(f"checks.yaml: duplicate check ids {duplicates[:5]}")
-    return Catalogue(types, checks, tables, terminology, labs)
+    return Catalogue(types, checks, tables, terminology, labs, groups)
+
+
+def _tables(raw: Mapping[str, Any]) -> tuple[dict[str, dict[str, FieldInfo]], dict[str, list[str]]]:
+    """Field declarations per table; a group's (`members: [...]`) fields apply to each member."""
+    tables: dict[str, dict[str, FieldInfo]] = {}
+    groups: dict[str, list[str]] = {}
+    for table, decls in raw.items():
+        decls = dict(decls or {})
+        members = [str(m) for m in decls.pop("members", [])]
+        fields = {
+            name: FieldInfo(name, str(decl.get("type", "string")), tuple(decl.get("aliases", ())))
+            for name, decl in decls.items()
+        }
+        if members:
+            groups[table] = members
+        for name in members or [table]:
+            tables[name] = fields
+    return tables, groups
 
 
 def _read(path: Path) -> Any:
@@ -123,13 +137,16 @@ def _resolve_entry(
         if key in entry:
             shared[key] = entry[key]
     specs = []
-    for table, items in (entry["targets"] or {}).items():
-        for item in items or []:
-            params = {**shared, **(item if isinstance(item, dict) else {"field": item})}
-            if "field" not in params:
-                raise CatalogueError(f"{where}: a target of {table} has no field")
-            for expanded in _expand(entry.get("expand"), params, terminology, labs, where):
-                specs.append(_spec(check, table, expanded, types[check], terminology, where))
+    groups = terminology.get("_groups", {})
+    for target, items in (entry["targets"] or {}).items():
+        for table in groups.get(target, [target]):
+            for item in items or []:
+                params = {**shared, **(item if isinstance(item, dict) else {"field": item})}
+                if "field" not in params:
+                    raise CatalogueError(f"{where}: a target of {target} has no field")
+                params.setdefault("group", target)
+                for expanded in _expand(entry.get("expand"), params, terminology, labs, where):
+                    specs.append(_spec(check, table, expanded, types[check], terminology, where))
     return specs
 
 
@@ -210,7 +227,7 @@ def _attach_terminology(
         params.update(system_uri=system["uri"], system_name=system["name"], regex=system["regex"])
         params.pop("systems", None)
     if check == "standard_code_completeness":
-        names = terminology.get("standard_systems", {}).get(table, [])
+        names = terminology.get("standard_systems", {}).get(params.get("group", table), [])
         params["systems"] = names
         params["system_uris"] = [systems[n]["uri"] for n in names]
     if check == "plausible_gender":

@@ -99,8 +99,8 @@ def duckdb_sql(spec: CheckSpec, columns: Mapping[str, str]) -> tuple[str, str]:
         scope = f"t JOIN p ON t.patient_id = p.id WHERE {f} IS NOT NULL AND p.birth_date IS NOT NULL"
         return _count_sql(scope, f"{f} < p.birth_date", key)
     if spec.check == "plausible_before_death":
-        scope = f"t JOIN p ON t.patient_id = p.id WHERE {f} IS NOT NULL AND p.deceased IS NOT NULL"
-        return _count_sql(scope, f"{f} > p.deceased + INTERVAL {int(p['grace_days'])} DAY", key)
+        scope = f"t JOIN p ON t.patient_id = p.id WHERE {f} IS NOT NULL AND p.deceased_date IS NOT NULL"
+        return _count_sql(scope, f"{f} > p.deceased_date + INTERVAL {int(p['grace_days'])} DAY", key)
     if spec.check == "within_visit_dates":
         grace = f"INTERVAL {int(p['grace_days'])} DAY"
         scope = f"t JOIN e ON t.encounter_id = e.id WHERE {f} IS NOT NULL AND e.start IS NOT NULL"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from fhirmony.quality.model import SAMPLE_SIZE, CheckSpec
@@ -38,6 +39,13 @@ class _Plan:
     expectation: Expectation
     count: str  # "all" (nulls count), "nonnull" (nulls ignored) or "missing" (nulls violate)
     sampler: Sampler
+    columns: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Identity of the expectation without its meta (equal keys: validate once)."""
+        config = self.expectation.dict(exclude={"meta", "id", "notes", "description"})
+        return f"{type(self.expectation).__name__}:{sorted(config.items(), key=lambda kv: kv[0])!r}"
 
 
 @cache
@@ -55,43 +63,72 @@ def _batch_definition() -> Any:
 def run_gx(
     frame: pd.DataFrame, specs: list[tuple[CheckSpec, dict[str, str]]], terms: Mapping[str, Any]
 ) -> dict[str, GxOutcome]:
-    """Validate `specs` (each with its canonical→frame column names) on `frame`; outcomes by check id."""
-    import great_expectations as gx
+    """Validate `specs` (each with its canonical→frame column names) on `frame`; outcomes by check id.
 
+    Checks restricted to some rows (a LOINC code, a code system) are grouped by that scope and
+    validated on the scope's rows as their own batch: GX re-evaluates a row_condition for every
+    metric of every expectation, which costs more than the checks themselves on large tables.
+    """
     now = pd.Timestamp(time.time(), unit="s", tz="UTC")
-    plans: list[_Plan] = []
     outcomes: dict[str, GxOutcome] = {}
+    by_scope: dict[tuple[tuple[str, str], ...], list[_Plan]] = {}
     for spec, columns in specs:
         try:
-            plans.append(_plan(spec, columns, frame, terms, now))
+            plan = _plan(spec, columns, frame, terms, now)
         except Exception as exc:
             outcomes[spec.check_id] = GxOutcome(error=f"{type(exc).__name__}: {exc}")
-    if not plans:
-        return outcomes
+            continue
+        by_scope.setdefault(tuple(sorted(_scope(spec, columns).items())), []).append(plan)
+    rows = _ScopeIndex(frame)
+    for scope, plans in by_scope.items():
+        used = sorted({c for p in plans for c in p.columns} | ({"id"} & set(frame.columns)))
+        part = rows.select(scope)[used]  # GX hashes every column of a batch: pass only those used
+        if len(part) == 0:
+            outcomes.update({p.spec.check_id: GxOutcome() for p in plans})
+            continue
+        outcomes.update(_validate(part, plans))
+    return outcomes
+
+
+class _ScopeIndex:
+    """Row positions per value of the columns scopes use, computed once per column."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._positions: dict[str, dict[Any, np.ndarray]] = {}
+
+    def select(self, scope: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+        if not scope:
+            return self.frame
+        chosen: np.ndarray | None = None
+        for column, value in scope:
+            if column not in self._positions:
+                self._positions[column] = self.frame.groupby(column, sort=False, dropna=True).indices
+            found = self._positions[column].get(value, np.empty(0, dtype=np.intp))
+            chosen = found if chosen is None else np.intersect1d(chosen, found, assume_unique=True)
+        return self.frame.iloc[np.sort(chosen)] if chosen is not None else self.frame
+
+
+def _validate(frame: pd.DataFrame, plans: list[_Plan]) -> dict[str, GxOutcome]:
+    """One suite on one batch. A suite keeps one of equal expectations (e.g. is_required and
+    measure_value_completeness on the same field): validate it once, read it for each check."""
+    import great_expectations as gx
+
     batch_definition = _batch_definition()  # creates the context the suite needs
-    suite = gx.ExpectationSuite(name="fhirmony")
-    # A suite keeps one of equal expectations (e.g. is_required and measure_value_completeness on
-    # the same field): validate it once and read its result for every check that shares it.
-    shared: dict[str, str] = {}
-    unique: list[_Plan] = []
+    first: dict[str, _Plan] = {}
     for plan in plans:
-        twin = next((u for u in unique if _equalish(u.expectation, plan.expectation)), None)
-        if twin is None:
-            unique.append(plan)
-            suite.add_expectation(plan.expectation)
-        else:
-            shared[plan.spec.check_id] = twin.spec.check_id
+        first.setdefault(plan.key, plan)
+    suite = gx.ExpectationSuite(name="fhirmony", expectations=[p.expectation for p in first.values()])
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     validation = batch.validate(suite, result_format={"result_format": "BASIC", "partial_unexpected_count": 20})
-    by_id = {plan.spec.check_id: plan for plan in plans}
     raw = {result.expectation_config.meta["check_id"]: result for result in validation.results}
+    outcomes = {}
     for plan in plans:
-        check_id = plan.spec.check_id
-        result = raw.get(shared.get(check_id, check_id))
+        result = raw.get(first[plan.key].spec.check_id)
         if result is None:
-            outcomes[check_id] = GxOutcome(error="Great Expectations returned no result for this check")
+            outcomes[plan.spec.check_id] = GxOutcome(error="Great Expectations returned no result for this check")
         else:
-            outcomes[check_id] = _read(by_id[check_id], result, frame)
+            outcomes[plan.spec.check_id] = _read(plan, result, frame)
     return outcomes
 
 
@@ -126,16 +163,22 @@ def _exception_message(info: Mapping[str, Any]) -> str:
 def _plan(
     spec: CheckSpec, columns: Mapping[str, str], frame: pd.DataFrame, terms: Mapping[str, Any], now: pd.Timestamp
 ) -> _Plan:
+    plan = _expectation(spec, columns, frame, terms, now)
+    plan.columns = tuple(sorted(set(columns.values())))
+    return plan
+
+
+def _expectation(
+    spec: CheckSpec, columns: Mapping[str, str], frame: pd.DataFrame, terms: Mapping[str, Any], now: pd.Timestamp
+) -> _Plan:
     from great_expectations import expectations as gxe
+    from great_expectations.expectations.row_conditions import Column
 
     p = spec.params
     col = columns[spec.field] if spec.field else ""
     meta = {"check_id": spec.check_id}
     scope = _scope(spec, columns)
-    condition = _condition(scope)
     extra: dict[str, Any] = {"meta": meta}
-    if condition is not None:
-        extra["row_condition"] = condition
     check = spec.check
     if check in ("is_required", "measure_value_completeness"):
         return _Plan(spec, gxe.ExpectColumnValuesToNotBeNull(column=col, **extra), "all", _null_sampler(col, scope))
@@ -154,10 +197,13 @@ def _plan(
         expectation = gxe.ExpectColumnValuesToBeInSet(column=system, value_set=list(p["system_uris"]), **extra)
         return _Plan(spec, expectation, "missing", _value_sampler(system, scope, nulls=True))
     if check == "plausible_value_range":
+        # rows of the LOINC code (the batch's scope) whose unit is the canonical one
+        unit = columns["unit"]
+        extra["row_condition"] = Column(unit) == p["lab_unit"]
         expectation = gxe.ExpectColumnValuesToBeBetween(
             column=col, min_value=float(p["low"]), max_value=float(p["high"]), **extra
         )
-        return _Plan(spec, expectation, "nonnull", _value_sampler(col, scope))
+        return _Plan(spec, expectation, "nonnull", _value_sampler(col, {**scope, unit: p["lab_unit"]}))
     if check == "no_future_dates":
         bound = _bound(frame[col], now)
         expectation = gxe.ExpectColumnValuesToBeBetween(column=col, max_value=bound, **extra)
@@ -192,21 +238,7 @@ def _scope(spec: CheckSpec, columns: Mapping[str, str]) -> dict[str, str]:
         scope[columns["code"]] = str(p["code"])
         if "system" in columns:
             scope[columns["system"]] = p["loinc_uri"]
-        if spec.check == "plausible_value_range":
-            scope[columns["unit"]] = p["lab_unit"]
     return scope
-
-
-def _condition(scope: Mapping[str, str]) -> Any:
-    if not scope:
-        return None
-    from great_expectations.expectations.row_conditions import Column
-
-    conditions = [Column(name) == value for name, value in scope.items()]
-    combined = conditions[0]
-    for condition in conditions[1:]:
-        combined = combined & condition
-    return combined
 
 
 def _bound(series: pd.Series, moment: pd.Timestamp) -> Any:
@@ -270,10 +302,3 @@ def _dup_sampler(names: list[str]) -> Sampler:
         return _ids(frame, present & frame.duplicated(subset=names, keep=False))
 
     return sample
-
-
-def _equalish(a: Any, b: Any) -> bool:
-    """The equality GX's suite uses to keep one of two expectations (it ignores meta)."""
-    from great_expectations import ExpectationSuite
-
-    return bool(ExpectationSuite._expectations_are_equalish(a, b))

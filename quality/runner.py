@@ -19,7 +19,7 @@ from fhirmony.quality.ucum import ucum_regex
 # Fields of related tables the cross-table checks read (required, optional).
 _RELATED_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "plausible_after_birth": (("id", "birth_date"), ()),
-    "plausible_before_death": (("id", "deceased"), ()),
+    "plausible_before_death": (("id", "deceased_date"), ()),
     "plausible_gender": (("id", "gender"), ()),
     "measure_person_completeness": (("id",), ()),
     "within_visit_dates": (("id", "start"), ("end",)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from quality_fixtures import encounters, observations, patients
+from test_quality_fixtures import encounters, observations, patients
 
 from fhirmony.quality import CheckResult, load_catalogue, run_table_checks
 from fhirmony.quality.catalogue import CatalogueError
