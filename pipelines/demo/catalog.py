@@ -72,7 +72,7 @@ class LabKind:
     factor: float  # mass value = SI value × factor
     mean: float  # SI, healthy adult
     sd: float
-    low: float  # plausibility bounds (SI); beyond them a value is `out_of_range`
+    low: float  # plausibility bounds (SI), those of quality/catalogue/labs.yaml; `out_of_range` lies beyond
     high: float
     no_code: str  # the Norwegian registry's local code
     no_name: str
@@ -91,8 +91,8 @@ LABS: tuple[LabKind, ...] = (
         18.0156,
         5.6,
         1.2,
-        0.5,
-        60.0,
+        0.3,
+        110.0,
         "S-GLU",
         "Glukose",
         180.156,
@@ -108,8 +108,8 @@ LABS: tuple[LabKind, ...] = (
         38.6654,
         5.0,
         1.0,
-        1.0,
-        20.0,
+        0.8,
+        40.0,
         "S-KOL",
         "Kolesterol",
         386.654,
@@ -125,8 +125,8 @@ LABS: tuple[LabKind, ...] = (
         88.57,
         1.4,
         0.6,
-        0.1,
-        50.0,
+        0.06,
+        115.0,
         "S-TG",
         "Triglyserider",
         885.7,
@@ -142,8 +142,8 @@ LABS: tuple[LabKind, ...] = (
         1 / 88.42,
         80.0,
         18.0,
-        10.0,
-        2000.0,
+        4.0,
+        3500.0,
         "S-KREA",
         "Kreatinin",
         113.12,
@@ -159,7 +159,7 @@ LABS: tuple[LabKind, ...] = (
         1.0,
         14.0,
         1.4,
-        3.0,
+        1.0,
         25.0,
         "B-HB",
         "Hemoglobin",
@@ -176,7 +176,7 @@ LABS: tuple[LabKind, ...] = (
         4.2,
         0.4,
         1.0,
-        10.0,
+        12.0,
         "S-K",
         "Kalium",
     ),
@@ -191,8 +191,8 @@ LABS: tuple[LabKind, ...] = (
         1.0,
         140.0,
         3.0,
-        100.0,
-        180.0,
+        90.0,
+        200.0,
         "S-NA",
         "Natrium",
     ),

@@ -234,7 +234,8 @@ def _fill_visit(rng: random.Random, visit: Visit, chronic: set[str], first: bool
             continue
         if vital.key == "weight" and rng.random() < 0.5:
             continue
-        visit.vitals.append((vital, round(rng.gauss(vital.mean, vital.sd), 1 if vital.key == "weight" else 0)))
+        value = min(max(rng.gauss(vital.mean, vital.sd), vital.mean - 4 * vital.sd), vital.mean + 4 * vital.sd)
+        visit.vitals.append((vital, round(value, 1 if vital.key == "weight" else 0)))
     if rng.random() < 0.1:
         visit.procedures.append(rng.choice(PROCEDURES))
 
