@@ -11,9 +11,11 @@ from fhirmony.privacy.pseudonyms import assign_split, date_offset_days, pseudony
 from fhirmony.privacy.release import k_anonymity_report, read_table, suppress_in_place
 from fhirmony.privacy.report import column_plan, privacy_report, profile_steps
 from fhirmony.privacy.risk import RiskResult, apply_suppression, measure_risk, suppress
+from fhirmony.privacy.scan import Leak, identifying_strings, scan_release
 from fhirmony.privacy.transform import deidentify_table, is_id_column
 
 __all__ = [
+    "Leak",
     "MissingKeyError",
     "Profile",
     "ProfileError",
@@ -24,6 +26,7 @@ __all__ = [
     "column_plan",
     "date_offset_days",
     "deidentify_table",
+    "identifying_strings",
     "is_id_column",
     "k_anonymity_report",
     "load_key",
@@ -33,6 +36,7 @@ __all__ = [
     "profile_steps",
     "pseudonym",
     "read_table",
+    "scan_release",
     "suppress",
     "suppress_in_place",
 ]
