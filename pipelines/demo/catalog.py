@@ -53,9 +53,10 @@ CONDITIONS: tuple[ConditionKind, ...] = (
     ),
 )
 
-# Typo-like codes that exist in no ICD-10 edition (letter I for 1, O for 0, a stray X): `invalid_code`.
-INVALID_ICD10 = ("E1I.9", "I1O", "J45.9X9", "E78.55", "N39.O", "Z99.999")
-INVALID_ICD10_NODOT = ("E1I9", "I1O", "J459X9", "E7855", "N39O", "Z99999")
+# `invalid_code`: codes in no ICD-10 edition that no ICD-10 code format admits either (a decimal comma,
+# lower case, a stray dot or hyphen, too many digits, a lost chapter letter), as typed into the source.
+INVALID_ICD10 = ("E11,9", "e11.9", "I10.", "N39-0", "Z99.99999", "11.9")
+INVALID_ICD10_NODOT = ("E11,9", "e119", "I10.", "N39-0", "Z999999", "119")
 
 
 @dataclass(frozen=True, slots=True)

@@ -63,8 +63,8 @@ KINDS: dict[str, DefectKind] = {
             "invalid_code",
             "quality",
             0.02,
-            "a code that exists in no edition of its code system (ICD-10 typos, a LOINC with a wrong "
-            "check digit); valid FHIR",
+            "a code in no edition of its system and in no valid code format (ICD-10 with a decimal comma, "
+            "lower case or a stray character; LOINC without its hyphen or a local lab code); valid FHIR",
         ),
         DefectKind(
             "out_of_range",

@@ -176,8 +176,8 @@ def _inject(
         if resource_type == "Condition":
             coding["code"] = rng.choice(INVALID_ICD10)
         else:
-            number, check = coding["code"].split("-")
-            coding["code"] = f"{number}-{(int(check) + 1) % 10}"
+            local = {"14749-6": "GLU", "2345-7": "GLU", "718-7": "HGB"}.get(coding["code"], "LAB")
+            coding["code"] = rng.choice((coding["code"].replace("-", ""), local))  # lost hyphen, local code
         return [resource], f"code {coding['code']}"
     if kind == "out_of_range":
         assert lab is not None
