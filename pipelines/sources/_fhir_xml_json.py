@@ -18,7 +18,14 @@ Element = tuple[bool, str, str]  # (repeats, kind, FHIR type)
 
 
 def local_name(element: Any) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    """`{http://hl7.org/fhir}Patient` → `Patient` (comments and processing instructions → "")."""
+    tag = element.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""
+
+
+def namespace(element: Any) -> str:
+    tag = element.tag
+    return tag[1:].partition("}")[0] if isinstance(tag, str) and tag.startswith("{") else ""
 
 
 @cache
@@ -57,7 +64,7 @@ def schema(type_name: str) -> dict[str, Element]:
 def resource_json(element: Any) -> dict[str, Any]:
     """A FHIR resource element → its JSON dict; ValueError names the first element that is not FHIR."""
     resource_type = local_name(element)
-    if etree.QName(element).namespace != FHIR_NS:
+    if namespace(element) != FHIR_NS:
         raise ValueError(f"{resource_type}: not in the FHIR namespace")
     try:
         schema(resource_type)
@@ -80,8 +87,7 @@ def _object(element: Any, type_name: str, path: str, is_resource: bool = False) 
             continue  # comments, processing instructions
         name = local_name(child)
         info = elements.get(name)
-        namespace = etree.QName(child).namespace
-        if info is None or namespace != (XHTML_NS if info[1] == "xhtml" else FHIR_NS):
+        if info is None or namespace(child) != (XHTML_NS if info[1] == "xhtml" else FHIR_NS):
             raise ValueError(f"{path}.{name}: not an element of {type_name}")
         repeats, kind, child_type = info
         extra: dict[str, Any] | None = None

@@ -16,16 +16,13 @@ from typing import Any
 from lxml import etree
 
 from fhirmony.config import SourceConfig
-from fhirmony.sources._fhir_xml_json import resource_json
+from fhirmony.sources._fhir_xml_json import local_name, resource_json
 from fhirmony.sources.base import Origin, SourceRecord, register_reader, relative_name
 
 FHIR_NS = "http://hl7.org/fhir"
 ENTRY = f"{{{FHIR_NS}}}entry"
+BUNDLE = f"{{{FHIR_NS}}}Bundle"
 SUFFIXES = (".xml",)
-
-
-def _local(tag: Any) -> str:
-    return etree.QName(tag).localname if isinstance(tag, str) else ""
 
 
 def _excerpt(element: Any, limit: int = 2000) -> str:
@@ -50,35 +47,34 @@ class FhirXmlReader:
             yield from self._file(path, relative_name(path, self.source.path))
 
     def _file(self, path: Path, name: str) -> Iterator[SourceRecord]:
-        root: Any = None
-        entry_index = 0
+        context = etree.iterparse(str(path), events=("end",), tag=ENTRY, remove_comments=True,
+                                  resolve_entities=False, no_network=True, huge_tree=True)
+        index = 0
         try:
-            for event, element in etree.iterparse(str(path), events=("start", "end"), remove_comments=True,
-                                                   resolve_entities=False, no_network=True, huge_tree=True):
-                if event == "start":
-                    if root is None:
-                        root = element
-                        if etree.QName(element).namespace != FHIR_NS:
-                            yield SourceRecord(Origin(name, element.sourceline or 1), _local(element.tag),
-                                               error=f"not FHIR XML: root element {element.tag!r}")
-                            return
-                    continue
-                if root is not None and _local(root.tag) == "Bundle" and element.tag == ENTRY \
-                        and element.getparent() is root:
-                    yield from _entry(element, name, entry_index)
-                    entry_index += 1
-                    element.clear()
-                    while element.getprevious() is not None:
-                        del root[0]
-            if root is not None and _local(root.tag) != "Bundle":
-                yield _one(root, Origin(name, root.sourceline or 1))
+            for _, entry in context:
+                bundle = entry.getparent()
+                if bundle is None or bundle.tag != BUNDLE or bundle.getparent() is not None:
+                    continue  # an entry of a nested Bundle: read with the entry that holds it
+                yield from _entry(entry, name, index)
+                index += 1
+                entry.clear()
+                while entry.getprevious() is not None:
+                    del bundle[0]
+            root = context.root
         except etree.XMLSyntaxError as error:
-            line = error.lineno or 1
-            yield SourceRecord(Origin(name, line), "Unknown", error=f"malformed XML: {error.msg}")
+            yield SourceRecord(Origin(name, error.lineno or 1), "Unknown", error=f"malformed XML: {error.msg}")
+            return
+        if root is None or root.tag == BUNDLE:
+            return
+        if not root.tag.startswith(f"{{{FHIR_NS}}}"):
+            yield SourceRecord(Origin(name, root.sourceline or 1), local_name(root),
+                               error=f"not FHIR XML: root element {root.tag!r}")
+            return
+        yield _one(root, Origin(name, root.sourceline or 1))
 
 
 def _one(element: Any, origin: Origin) -> SourceRecord:
-    resource_type = _local(element.tag)
+    resource_type = local_name(element)
     try:
         return SourceRecord(origin, resource_type, resource=resource_json(element))
     except ValueError as error:
@@ -96,7 +92,7 @@ def _entry(entry: Any, name: str, index: int) -> Iterator[SourceRecord]:
             return  # a DELETE or conditional request: nothing to harmonize
         yield SourceRecord(origin, "Unknown", error="Bundle entry without a resource", raw=_excerpt(entry))
         return
-    if _local(resource.tag) == "Bundle":
+    if local_name(resource) == "Bundle":
         for nested_index, nested in enumerate(resource.iterfind(ENTRY)):
             for record in _entry(nested, name, nested_index):
                 detail = f"{origin.detail}.resource.entry[{nested_index}]"
