@@ -46,6 +46,8 @@ def test_clean_release_has_no_leaks_and_planted_ones_are_found(tmp_path: Path) -
     write_croissant(release)
     forbidden = {f"Family{i}" for i in range(6)} | {f"de-mii-p{i}" for i in range(6)} | {"de-mii-e3", "42 Elm St"}
     assert scan_release(release, forbidden) == []
+    assert scan_release(release, {"ODbL-1.0"}) != []
+    assert scan_release(release, {"ODbL-1.0"}, ignore={"ODbL-1.0"}) == []
     (release / "quality" / "quarantine.json").write_text(json.dumps([{"file": "x.json", "reason": "Family3 bad"}]))
     part = release / "data" / "patient" / "country=DE" / "extra.parquet"
     pq.write_table(pa.table({"note": ["lives at 42 Elm St, Berlin"], "ref": ["de-mii-e3"]}), part)
