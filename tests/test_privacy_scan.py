@@ -17,6 +17,7 @@ from fhirmony.privacy import (
     identifying_strings,
     k_anonymity_report,
     load_profile,
+    redact_quarantine_summary,
     scan_release,
 )
 from fhirmony.publish.croissant import write_croissant
@@ -86,3 +87,31 @@ def test_release_made_from_real_bundles_leaks_nothing(tmp_path: Path, profile_na
     write_croissant(release)
     assert scan_release(release, forbidden) == []
     assert counts["encounter"] > 50
+
+
+def test_quarantine_summary_is_redacted_for_release() -> None:
+    summary = {
+        "us-synthea": [
+            {
+                "stage": "fhir",
+                "resource_type": "Organization",
+                "reason": "duplicate id (conflicting content)",
+                "count": 2,
+                "samples": [
+                    {"file": "hospital.json", "line": 2, "detail": "entry[1]",
+                     "reason": "duplicate id: Organization/69 was first read at Hershel_Marvin_71a7.json:56"},
+                    {"file": "Hershel_Marvin_71a7.json", "line": 5, "detail": "entry[4]", "reason": "bad"},
+                ],
+            }
+        ]
+    }  # fmt: skip
+    redacted = redact_quarantine_summary(summary, b"quarantine-key-0123456789")
+    text = json.dumps(redacted)
+    assert "Hershel" not in text and "hospital.json" not in text and "Organization/69" not in text
+    entry = redacted["us-synthea"][0]
+    assert entry["count"] == 2 and entry["reason"] == "duplicate id (conflicting content)"
+    assert [s["line"] for s in entry["samples"]] == [2, 5]
+    tokens = {s["file"] for s in entry["samples"]}
+    assert len(tokens) == 2 and all(t.startswith("file-") for t in tokens)
+    again = redact_quarantine_summary(summary, b"quarantine-key-0123456789")
+    assert again == redacted

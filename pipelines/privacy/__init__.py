@@ -11,7 +11,7 @@ from fhirmony.privacy.pseudonyms import assign_split, date_offset_days, pseudony
 from fhirmony.privacy.release import k_anonymity_report, read_table, suppress_in_place
 from fhirmony.privacy.report import column_plan, privacy_report, profile_steps
 from fhirmony.privacy.risk import RiskResult, apply_suppression, measure_risk, suppress
-from fhirmony.privacy.scan import Leak, identifying_strings, scan_release
+from fhirmony.privacy.scan import Leak, identifying_strings, redact_quarantine_summary, scan_release
 from fhirmony.privacy.transform import deidentify_table, is_id_column
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "profile_steps",
     "pseudonym",
     "read_table",
+    "redact_quarantine_summary",
     "scan_release",
     "suppress",
     "suppress_in_place",

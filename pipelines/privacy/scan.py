@@ -102,3 +102,31 @@ def _scan_parquet(path: Path, relative: str, matcher: _Matcher) -> list[Leak]:
             if value is not None:
                 leaks += [Leak(relative, name, hit) for hit in matcher.find(value)]
     return leaks
+
+
+def redact_quarantine_summary(summary: dict[str, Any], key: bytes) -> dict[str, Any]:
+    """A quarantine summary fit for a release: no source file names, no raw reasons.
+
+    Per source and reason class the counts stay; each sample keeps its line and detail (`entry[3]`),
+    its file becomes `file-<keyed hash>` (the steward matches it with the unredacted quarantine
+    under $FHIRMONY_HOME), and the raw reason text (which may quote ids, values or file names) goes.
+    """
+    from fhirmony.privacy.pseudonyms import pseudonym
+
+    redacted: dict[str, Any] = {}
+    for source_id, entries in summary.items():
+        redacted[source_id] = [
+            {
+                **{k: v for k, v in entry.items() if k != "samples"},
+                "samples": [
+                    {
+                        "file": f"file-{pseudonym(key, source_id, 'file:' + str(s.get('file')))[:12]}",
+                        "line": s.get("line"),
+                        "detail": s.get("detail"),
+                    }
+                    for s in entry.get("samples", [])
+                ],
+            }
+            for entry in entries
+        ]
+    return redacted
