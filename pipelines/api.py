@@ -168,6 +168,9 @@ def describe(release: str | Path, home: Home | str | Path | None = None) -> dict
         "tables": described,
         "patients_by_split": patient.get("splits", {}),
         "privacy_profile": privacy.get("profile"),
+        "privacy_risk": {
+            k: (privacy.get("risk") or {}).get(k) for k in ("k", "k_threshold", "patients_below_k", "suppression")
+        },
         "quality": quality_summary(read_quality(folder)),
     }
 

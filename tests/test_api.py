@@ -226,6 +226,7 @@ def test_describe_reports_tables_rows_countries_splits_licence(release: Path) ->
     assert sum(info["patients_by_split"].values()) == 10
     assert info["quality"]["by_status"] == {"passed": 1, "failed": 1}
     assert info["privacy_profile"] == "gdpr-pseudonymised"
+    assert info["privacy_risk"]["k_threshold"] == 5 and info["privacy_risk"]["k"] >= 1
 
 
 def test_diff_rows_schema_and_quality(tmp_path: Path) -> None:
