@@ -208,3 +208,17 @@ def test_module_entry_point_writes_a_subset(tmp_path: Path, capsys: pytest.Captu
     assert [s.id for s in load_config(tmp_path / "fhirmony.yaml").sources] == ["de-klinik"]
     with pytest.raises(SystemExit):
         demo_main(["--out", str(tmp_path), "--sources", "xx-nowhere"])
+
+
+def test_rate_overrides(tmp_path: Path) -> None:
+    config = generate(
+        tmp_path, patients=40, seed=2, sources=["us-ehr"], rates={"missing_value": 0, "out_of_range": 0.1}
+    )
+    defects = json.loads((config.parent / "truth.json").read_text(encoding="utf-8"))["sources"]["us-ehr"]["defects"]
+    assert defects["missing_value"]["count"] == 0 and defects["missing_value"]["rate"] == 0
+    assert defects["out_of_range"]["rate"] == 0.1 and defects["out_of_range"]["count"] > 20
+    assert defects["future_date"]["count"] > 0
+    with pytest.raises(ValueError, match="unknown defect kinds"):
+        generate(tmp_path, patients=1, rates={"typo": 0.1})
+    with pytest.raises(ValueError, match=r"\[0, 1\)"):
+        generate(tmp_path, patients=1, rates={"missing_value": 0.5}, defect_scale=2)

@@ -22,11 +22,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--sources", default=",".join(SOURCE_IDS), help=f"comma-separated subset of {','.join(SOURCE_IDS)}"
     )
     parser.add_argument("--defect-scale", type=float, default=1.0, help="multiply every defect rate (0: clean)")
+    parser.add_argument(
+        "--rate", action="append", default=[], metavar="KIND=RATE", help="override one defect kind's rate"
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
+        rates = {kind: float(rate) for kind, _, rate in (item.partition("=") for item in args.rate)}
         config = generate(
-            args.out, args.patients, args.seed, sources=args.sources.split(","), defect_scale=args.defect_scale
+            args.out,
+            args.patients,
+            args.seed,
+            sources=args.sources.split(","),
+            defect_scale=args.defect_scale,
+            rates=rates,
         )
     except ValueError as error:
         parser.error(str(error))

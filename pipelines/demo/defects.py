@@ -127,7 +127,7 @@ class SourceTruth:
     source_id: str
     format: str
     kinds: dict[str, list[str]]  # defect kind -> the slots it is injected into (`Observation.lab`, `Patient`)
-    scale: float
+    rates: dict[str, float]  # defect kind -> effective rate (the kind's default, overridden and scaled)
     rng: random.Random
     spool: Path
     patients: int = 0
@@ -140,7 +140,7 @@ class SourceTruth:
     def __post_init__(self) -> None:
         self.spool.mkdir(parents=True, exist_ok=True)
         for name in self.kinds:
-            self._schedulers[name] = Scheduler(KINDS[name].rate * self.scale, self.rng)
+            self._schedulers[name] = Scheduler(self.rates[name], self.rng)
             self._files[name] = (self.spool / f"{name}.jsonl").open("wb")
 
     def pick(self, slot: str) -> str | None:
@@ -191,7 +191,7 @@ class SourceTruth:
             kind = KINDS[name]
             head = {
                 "stage": kind.stage,
-                "rate": round(kind.rate * self.scale, 6),
+                "rate": round(self.rates[name], 6),
                 "count": self.counts[name],
                 "description": kind.description,
                 "injected_into": self.kinds[name],

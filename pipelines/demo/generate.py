@@ -6,7 +6,7 @@ import hashlib
 import random
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -16,7 +16,7 @@ import orjson
 import yaml
 
 from fhirmony.demo import registry
-from fhirmony.demo.defects import SourceTruth
+from fhirmony.demo.defects import KINDS, SourceTruth
 from fhirmony.demo.fhir_sources import DE_DEFECTS, US_DEFECTS, write_de_bundles, write_us_ndjson
 from fhirmony.demo.people import REFERENCE_DATE
 
@@ -89,16 +89,19 @@ def generate(
     *,
     sources: Sequence[str] | None = None,
     defect_scale: float = 1.0,
+    rates: Mapping[str, float] | None = None,
 ) -> Path:
     """Write the demo sources, `fhirmony.yaml` and `truth.json` under `out_dir`; return the config path.
 
     `patients` is per source. Same arguments, same bytes. Output streams to disk patient by patient,
-    so memory stays flat in `patients`. `defect_scale` multiplies every defect rate (0: clean data).
+    so memory stays flat in `patients`. `rates` overrides the rate of some defect kinds (see
+    `fhirmony.demo.defects.KINDS`), then `defect_scale` multiplies every rate (0: clean data).
     """
     if patients < 1:
         raise ValueError("patients must be at least 1")
     if defect_scale < 0:
         raise ValueError("defect_scale must be >= 0")
+    effective = effective_rates(rates or {}, defect_scale)
     chosen = [s for s in SOURCES if sources is None or s.id in sources]
     unknown = set(sources or ()) - set(SOURCE_IDS)
     if unknown or not chosen:
@@ -115,7 +118,7 @@ def generate(
                 source.id,
                 source.format,
                 source.defects,
-                defect_scale,
+                {name: effective[name] for name in source.defects},
                 random.Random(f"{seed}:{source.id}:defects"),
                 Path(spool) / source.id,
             )
@@ -131,6 +134,18 @@ def generate(
     config = out_dir / "fhirmony.yaml"
     config.write_text(_config_text(chosen, patients, seed, mapping), encoding="utf-8")
     return config
+
+
+def effective_rates(overrides: Mapping[str, float], scale: float) -> dict[str, float]:
+    """Each defect kind's rate: its default or the override, times `scale`; each must stay below 1."""
+    unknown = set(overrides) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown defect kinds {sorted(unknown)}; known: {', '.join(KINDS)}")
+    out = {name: overrides.get(name, kind.rate) * scale for name, kind in KINDS.items()}
+    bad = {name: rate for name, rate in out.items() if not 0 <= rate < 1}
+    if bad:
+        raise ValueError(f"defect rates must be in [0, 1): {bad}")
+    return out
 
 
 def _write_truth(path: Path, seed: int, patients: int, scale: float, truths: list[SourceTruth]) -> None:
