@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import textwrap
 from dataclasses import dataclass
@@ -350,3 +351,15 @@ def test_headerless_tsv_null_values_inline_maps_and_declared_conversions(tmp_pat
     assert "coding" not in second.resource["code"] and "valueQuantity" not in second.resource
     assert third.error is not None and third.error.startswith("missing value: ")
     assert "files[0].fields.valueQuantity" in third.origin.detail and "has no unit" in third.error
+
+
+def test_gzip_files_are_read_like_plain_ones(tmp_path: Path) -> None:
+    text = "id;sex;born;active;twin;first;middle\n1;K;01.02.1990;;;Kari;\n"
+    source = csv_source(
+        tmp_path / "src",
+        MINI.replace("people*.csv", "people*.csv.gz"),
+        {"people.csv.gz": gzip.compress(text.encode("utf-8"), mtime=0)},
+    )
+    (record,) = records(source)
+    assert record.origin.file == "people.csv.gz" and record.resource is not None
+    assert record.resource["birthDate"] == "1990-02-01"

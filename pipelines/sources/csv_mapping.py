@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import codecs
 import csv
+import gzip
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from fhirmony.config import SourceConfig
 from fhirmony.sources.base import Origin, SourceRecord, register_reader, relative_name
@@ -69,7 +70,7 @@ class CsvMappingReader:
         check_bytes = codecs.lookup(options.encoding).name != "iso8859-1"  # Latin-1 decodes every byte
         mapper = RowMapper(self.mapping, rule, {j.table: self._table(j.table) for j in rule.joins})
         where = f"{self.mapping.label}: {rule.label}"
-        with path.open("r", encoding=options.encoding, errors="surrogateescape", newline="") as handle:
+        with _open_text(path, options.encoding, "surrogateescape") as handle:
             reader = csv.reader(handle, delimiter=options.delimiter, quotechar=options.quotechar)
             header = self._header(reader, rule, options, name, check_bytes)
             width = len(header)
@@ -148,7 +149,7 @@ class CsvMappingReader:
         options = table.options
         file_name = relative_name(path, self.source.path)
         entries: dict[str, Any] = {}
-        with path.open("r", encoding=options.encoding, errors="replace", newline="") as handle:
+        with _open_text(path, options.encoding, "replace") as handle:
             reader = csv.reader(handle, delimiter=options.delimiter, quotechar=options.quotechar)
             header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
             for column in (table.key, *table.columns):
@@ -164,6 +165,13 @@ class CsvMappingReader:
                     continue  # a lookup row that does not parse leaves its key unmapped: the join reports it
                 entries.setdefault(fields[key_at].strip(), {c: fields[i].strip() for c, i in positions})
         return entries
+
+
+def _open_text(path: Path, encoding: str, errors: str) -> IO[str]:
+    """A text stream over a plain or gzip-compressed (`.gz`) file, newlines left to the csv module."""
+    if path.name.endswith(".gz"):
+        return gzip.open(path, "rt", encoding=encoding, errors=errors, newline="")
+    return path.open("r", encoding=encoding, errors=errors, newline="")
 
 
 def _decodable(text: str) -> bool:
