@@ -7,10 +7,12 @@ from html import escape
 
 
 def _heat(share: float) -> str:
-    """White (0 % missing) to deep red (100 %)."""
+    """Pale green for complete, then pale to deep red (square-root scale: small gaps stay visible)."""
     share = min(max(share, 0.0), 1.0)
-    g = int(245 - 190 * share)
-    return f"rgb(245,{g},{int(g * 0.9)})"
+    if share == 0.0:
+        return "#eef7ee"
+    g = int(225 - 175 * share**0.5)
+    return f"rgb(240,{g},{int(g * 0.85)})"
 
 
 def missingness_heatmap(table: str, rows: Mapping[str, Mapping[str, float]], countries: Sequence[str]) -> str:

@@ -130,7 +130,8 @@ def _summary(results: list[CheckResult], manifest: Any, release_dir: Path) -> st
 def _matrix(results: list[CheckResult]) -> str:
     cells: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for r in results:
-        cells[(f"{r.source_id} ({r.country})", r.category)][r.status] += 1
+        label = "release-wide (all sources)" if r.source_id == "*" else f"{r.source_id} ({r.country})"
+        cells[(label, r.category)][r.status] += 1
     rows = []
     for source in sorted({k[0] for k in cells}):
         row = [escape(source)]
@@ -218,35 +219,30 @@ def _comparison(comparison: Comparison | None, previous: Path | None) -> str:
         return _section("comparison", "Changes since the previous release", f"<p>{note}</p>")
     counts = comparison.counts()
     tiles = "".join(f'<div class="tile {k}"><b>{v}</b><span>{k}</span></div>' for k, v in counts.items())
-    rows = [
-        [_badge("new"), escape(r.check_id), escape(r.source_id), f"{r.violating:,} / {r.total:,}", "–"]
-        for r in comparison.new
-    ]
-    rows += [
-        [
-            _badge("persisting"),
-            escape(r.check_id),
-            escape(r.source_id),
-            f"{r.violating:,} / {r.total:,}",
-            f"{o.violating:,} / {o.total:,}",
-        ]
-        for r, o in comparison.persisting
-    ]
-    rows += [
-        [
-            _badge("resolved"),
-            escape(o.check_id),
-            escape(o.source_id),
-            escape(n.status if n else "not run"),
-            f"{o.violating:,} / {o.total:,}",
-        ]
-        for o, n in comparison.resolved
-    ]
-    table = _table(["change", "check", "source", "now", "before"], rows) if rows else ""
+
+    def row(label: str, now: CheckResult, then: CheckResult | None, current: CheckResult | None) -> list[str]:
+        now_text = f"{current.violating:,} / {current.total:,}" if current else "not run"
+        if current is not None and current.status != "failed":
+            now_text = escape(current.status)
+        before = f"{then.violating:,} / {then.total:,}" if then else "–"
+        return [_badge(label), escape(now.check_id), escape(now.source_id), now_text, before]
+
+    groups = (
+        ("new", [row("new", r, None, r) for r in comparison.new], True),
+        ("resolved", [row("resolved", o, o, n) for o, n in comparison.resolved], True),
+        ("persisting", [row("persisting", r, o, r) for r, o in comparison.persisting], False),
+    )
+    table = "".join(
+        f"<details{' open' if opened else ''}><summary>{label} ({len(rows)})</summary>"
+        f"{_table(['change', 'check', 'source', 'now', 'before'], rows)}</details>"
+        for label, rows, opened in groups
+        if rows
+    )
     return _section("comparison", "Changes since the previous release", f'<div class="tiles">{tiles}</div>{table}')
 
 
 def _quarantine(rows: list[dict[str, Any]]) -> str:
+    rows = [r for r in rows if r["count"]]
     if not rows:
         return _section(
             "quarantine",
