@@ -69,3 +69,17 @@ def test_bad_rows_name_file_line_and_reason(tmp_path: Path) -> None:
     errors = {(e.origin.file, e.origin.line): e for e in result.errors}
     assert "not a date" in errors[("patients.csv", 2)].error and errors[("patients.csv", 2)].raw.startswith("p1,")
     assert "DESCRIPTION" in errors[("immunizations.csv", 1)].error
+
+
+def test_wrong_field_counts_and_encoding_errors_are_records(tmp_path: Path) -> None:
+    (tmp_path / "patients.csv").write_bytes(
+        b"Id,BIRTHDATE,GENDER\np1,1980-01-01,F,extra\np2,1990-01-01\np3,1991-01-01,M\np4,19\xe9,F\n"
+    )
+    result = read_all("synthea-csv", tmp_path)
+    assert result.counts == {"Patient": 1}  # p3; p4 stops the table: the file is not UTF-8
+    errors = {e.origin.line: e for e in result.errors}
+    assert errors[2].error == "row has 4 fields, the header has 3" and errors[2].raw == "p1,1980-01-01,F,extra"
+    assert errors[3].error == "row has 2 fields, the header has 3"
+    assert errors[5].origin.detail == "encoding" and "not utf-8-sig text" in errors[5].error
+    latin = read_all("synthea-csv", tmp_path, encoding="latin-1")
+    assert latin.counts == {"Patient": 1} and "not a date" in latin.errors[-1].error  # 19é read, then rejected

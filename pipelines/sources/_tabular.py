@@ -3,12 +3,13 @@ streamed row by row, and the small conversions every table reader needs."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -19,16 +20,26 @@ SUFFIXES = (".csv", ".csv.gz")
 csv.field_size_limit(16 * 1024 * 1024)
 
 
-class MissingColumns(ValueError):
-    """A table lacks columns the reader needs; names the file and the columns."""
+class TableError(ValueError):
+    """A table that cannot be read on (missing columns, bad encoding, broken CSV); names file and line."""
+
+    def __init__(self, message: str, file: str, line: int, detail: str) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.detail = detail
+
+
+Row = tuple[int, dict[str, str], str | None]  # (line, row, problem with the row's shape or None)
 
 
 class Tables:
     """The CSV tables of a source path: a folder (searched recursively, `name.csv` or `name.csv.gz`,
     any case) or a `.zip` of such files. Table names are matched case-insensitively."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, encoding: str = "utf-8-sig") -> None:
         self.root = root
+        self.encoding = encoding
         self.is_zip = root.is_file() and zipfile.is_zipfile(root)
         self._index: dict[str, str] = {}
         names = self._zip_names() if self.is_zip else self._folder_names()
@@ -61,29 +72,81 @@ class Tables:
         return [base / self._index[t.lower()] for t in tables if t.lower() in self._index]
 
     @contextmanager
-    def open(self, table: str) -> Iterator[IO[str]]:
+    def open(self, table: str) -> Iterator[IO[bytes]]:
+        """The table's bytes (gunzipped when the name ends in .gz)."""
         name = self.name(table)
         if self.is_zip:
             with zipfile.ZipFile(self.root) as archive, archive.open(name) as raw:
-                stream: IO[bytes] = gzip.GzipFile(fileobj=raw) if name.endswith(".gz") else raw
-                yield io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+                yield gzip.GzipFile(fileobj=raw) if name.endswith(".gz") else raw
             return
         path = self.root if self.root.is_file() else self.root / name
         opener: Any = gzip.open if name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
+        with opener(path, "rb") as handle:
             yield handle
 
+    def lines(self, binary: IO[bytes], name: str) -> Iterator[str]:
+        """Decoded lines; text not in the encoding raises TableError naming the physical line."""
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        for number, raw in enumerate(binary, start=1):
+            try:
+                yield decoder.decode(raw)
+            except UnicodeDecodeError as error:
+                raise TableError(f"{name}:{number}: not {self.encoding} text ({error.reason}); "
+                                 "set the source's options.encoding", name, number, "encoding") from None
+
+    def checked_rows(self, table: str, required: tuple[str, ...] = ()) -> Iterator[Row]:
+        """(line, row, problem) for every record; `line` is the CSV line the record ends on (header =
+        line 1); `problem` names a wrong number of fields. Raises TableError for a missing required
+        column (before any row), text not in the table's encoding, or a broken CSV structure."""
+        name = self.name(table)
+        with self.open(table) as binary:
+            reader = csv.DictReader(self.lines(binary, name))
+            try:
+                header = reader.fieldnames or []
+                missing = [column for column in required if column not in header]
+                if missing:
+                    raise TableError(f"{name}: missing column(s) {', '.join(missing)}", name, 1, "header")
+                for row in reader:
+                    yield reader.line_num, row, _shape_problem(row, len(header))
+            except csv.Error as error:
+                raise TableError(f"{name}:{reader.line_num}: broken CSV: {error}", name, reader.line_num,
+                                 "csv") from None
+
     def rows(self, table: str, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
-        """(line, row) for every record; `line` is the CSV line the record ends on (header = line 1).
-        Raises MissingColumns before the first row when a required column is absent."""
-        with self.open(table) as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [column for column in required if column not in header]
-            if missing:
-                raise MissingColumns(f"{self.name(table)}: missing column(s) {', '.join(missing)}")
-            for row in reader:
-                yield reader.line_num, row
+        """(line, row) for the well-formed rows of a (lookup) table; see `checked_rows`."""
+        for line, row, problem in self.checked_rows(table, required):
+            if problem is None:
+                yield line, row
+
+
+def _shape_problem(row: dict[Any, Any], expected: int) -> str | None:
+    if None in row:
+        return f"row has {expected + len(row[None])} fields, the header has {expected}"
+    if any(value is None for value in row.values()):
+        return f"row has {sum(v is not None for v in row.values())} fields, the header has {expected}"
+    return None
+
+
+def table_records(tables: Tables, table: str, resource_type: str, required: tuple[str, ...],
+                  build: Callable[[dict[str, str]], dict[str, Any]]) -> Iterator[SourceRecord]:
+    """Stream one table through `build(row) -> resource`. A row `build` rejects (ValueError, KeyError)
+    or of the wrong shape becomes an error record with its line and raw row; a table that cannot be
+    read on becomes one error record at the line of the fault."""
+    name = tables.name(table)
+    try:
+        for line, row, problem in tables.checked_rows(table, required):
+            origin = Origin(name, line, table)
+            if problem is None:
+                try:
+                    resource = prune(build(row))
+                except (ValueError, KeyError) as error:
+                    problem = str(error)
+                else:
+                    yield SourceRecord(origin, resource.get("resourceType", resource_type), resource=resource)
+                    continue
+            yield SourceRecord(origin, resource_type, error=problem, raw=raw_row(row))
+    except TableError as error:
+        yield SourceRecord(Origin(error.file, error.line, error.detail), resource_type, error=str(error))
 
 
 def prune(resource: dict[str, Any]) -> dict[str, Any]:
@@ -91,16 +154,16 @@ def prune(resource: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in resource.items() if value not in (None, "", {}, [])}
 
 
-def table_error(tables: Tables, table: str, resource_type: str, error: Exception) -> SourceRecord:
-    """One record telling why a whole table could not be read (missing columns, encoding)."""
-    name = tables.name(table) if tables.has(table) else f"{table}.csv"
-    return SourceRecord(Origin(name, 1, "header"), resource_type, error=str(error))
-
-
-def raw_row(row: dict[str, str]) -> str:
-    """A row as a compact CSV line, for quarantine."""
+def raw_row(row: dict[Any, Any]) -> str:
+    """A row as a compact CSV line, for quarantine (extra fields included, missing ones left out)."""
+    values: list[Any] = []
+    for key, value in row.items():
+        if key is None:
+            values.extend(value)
+        elif value is not None:
+            values.append(value)
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(row.values())
+    csv.writer(buffer).writerow(values)
     return buffer.getvalue().rstrip("\r\n")
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from fhirmony.config import SourceConfig
 from fhirmony.sources._tabular import (
-    MissingColumns,
+    TableError,
     Tables,
     coding,
     concept,
@@ -23,10 +23,8 @@ from fhirmony.sources._tabular import (
     fhir_datetime,
     fhir_id,
     number,
-    prune,
     quantity,
-    raw_row,
-    table_error,
+    table_records,
 )
 from fhirmony.sources.base import Origin, SourceRecord, register_reader
 from fhirmony.terminology.icd import dotted_icd9_diagnosis, dotted_icd9_procedure, dotted_icd10
@@ -67,7 +65,7 @@ class MimicReader:
 
     def __init__(self, source: SourceConfig) -> None:
         self.source = source
-        self.tables = Tables(source.path)
+        self.tables = Tables(source.path, source.options.get("encoding", "utf-8-sig"))
         self.offset: str = source.options.get("utc_offset", "Z")
         self.selected: list[str] = list(source.options.get("tables", TABLES))
         self.with_displays: bool = source.options.get("displays", True)
@@ -79,7 +77,11 @@ class MimicReader:
         return self.tables.files([*self.selected, *LOOKUPS])
 
     def records(self) -> Iterator[SourceRecord]:
-        self._load_lookups()
+        try:
+            self._load_lookups()
+        except TableError as error:  # labs keep their itemid, ICD codes lose their titles: say so once
+            yield SourceRecord(Origin(error.file, error.line, error.detail), "Observation",
+                               error=f"lookup table unusable: {error}")
         builders: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
             "patients": self._patient,
             "admissions": self._encounter,
@@ -95,18 +97,7 @@ class MimicReader:
                     yield SourceRecord(Origin(f"{table}.csv.gz", 0, "table"), resource_type,
                                        error=f"table {table} not found under {self.source.path}")
                 continue
-            name = self.tables.name(table)
-            try:
-                for line, row in self.tables.rows(table, required):
-                    try:
-                        resource = builders[table](row)
-                    except (ValueError, KeyError) as error:
-                        yield SourceRecord(Origin(name, line, table), resource_type, error=str(error),
-                                           raw=raw_row(row))
-                        continue
-                    yield SourceRecord(Origin(name, line, table), resource_type, resource=prune(resource))
-            except MissingColumns as error:
-                yield table_error(self.tables, table, resource_type, error)
+            yield from table_records(self.tables, table, resource_type, required, builders[table])
 
     def _load_lookups(self) -> None:
         if self.tables.has("d_labitems") and not self._labitems:

@@ -15,7 +15,7 @@ from typing import Any
 
 from fhirmony.config import SourceConfig
 from fhirmony.sources._tabular import (
-    MissingColumns,
+    TableError,
     Tables,
     coding,
     concept,
@@ -23,10 +23,8 @@ from fhirmony.sources._tabular import (
     fhir_datetime,
     fhir_id,
     number,
-    prune,
     quantity,
-    raw_row,
-    table_error,
+    table_records,
 )
 from fhirmony.sources.base import Origin, SourceRecord, register_reader
 from fhirmony.terminology.systems import CVX, UCUM, system_table
@@ -76,7 +74,7 @@ class OmopReader:
 
     def __init__(self, source: SourceConfig) -> None:
         self.source = source
-        self.tables = Tables(source.path)
+        self.tables = Tables(source.path, source.options.get("encoding", "utf-8-sig"))
         self.selected: list[str] = list(source.options.get("tables", TABLES))
         vocabulary = source.options.get("vocabulary")
         base = source.path.parent if source.path.is_file() else source.path
@@ -94,7 +92,12 @@ class OmopReader:
             yield SourceRecord(Origin("CONCEPT.csv", 0, "vocabulary"), "Patient",
                                error="OMOP CONCEPT table not found: concept_ids cannot be resolved")
             return
-        self._load_lookups()
+        try:
+            self._load_lookups()
+        except TableError as error:
+            yield SourceRecord(Origin(error.file, error.line, error.detail), "Patient",
+                               error=f"OMOP vocabulary unusable, concept_ids cannot be resolved: {error}")
+            return
         builders: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
             "person": self._patient,
             "visit_occurrence": self._encounter,
@@ -111,18 +114,7 @@ class OmopReader:
                     yield SourceRecord(Origin("PERSON.csv", 0, "table"), resource_type,
                                        error=f"OMOP table PERSON not found under {self.source.path}")
                 continue
-            name = self.tables.name(table)
-            try:
-                for line, row in self.tables.rows(table, required):
-                    origin = Origin(name, line, table)
-                    try:
-                        resource = builders[table](row)
-                    except (ValueError, KeyError) as error:
-                        yield SourceRecord(origin, resource_type, error=str(error), raw=raw_row(row))
-                        continue
-                    yield SourceRecord(origin, resource["resourceType"], resource=prune(resource))
-            except MissingColumns as error:
-                yield table_error(self.tables, table, resource_type, error)
+            yield from table_records(self.tables, table, resource_type, required, builders[table])
 
     def _load_lookups(self) -> None:
         if not self.concepts:

@@ -16,7 +16,6 @@ from typing import Any
 
 from fhirmony.config import SourceConfig
 from fhirmony.sources._tabular import (
-    MissingColumns,
     Tables,
     coding,
     concept,
@@ -24,10 +23,8 @@ from fhirmony.sources._tabular import (
     fhir_datetime,
     fhir_id,
     number,
-    prune,
     quantity,
-    raw_row,
-    table_error,
+    table_records,
 )
 from fhirmony.sources.base import Origin, SourceRecord, register_reader
 from fhirmony.terminology.systems import CVX, LOINC, RXNORM, SNOMED, canonical_system
@@ -98,7 +95,7 @@ class SyntheaCsvReader:
 
     def __init__(self, source: SourceConfig) -> None:
         self.source = source
-        self.tables = Tables(source.path)
+        self.tables = Tables(source.path, source.options.get("encoding", "utf-8-sig"))
         self.selected: list[str] = list(source.options.get("tables", TABLES))
 
     def files(self) -> list[Path]:
@@ -122,16 +119,7 @@ class SyntheaCsvReader:
                     yield SourceRecord(Origin("patients.csv", 0, "table"), resource_type,
                                        error=f"table patients not found under {self.source.path}")
                 continue
-            name = self.tables.name(table)
-            try:
-                for line, row in self.tables.rows(table, required):
-                    origin = Origin(name, line, table)
-                    try:
-                        yield SourceRecord(origin, resource_type, resource=prune(builders[table](row)))
-                    except (ValueError, KeyError) as error:
-                        yield SourceRecord(origin, resource_type, error=str(error), raw=raw_row(row))
-            except MissingColumns as error:
-                yield table_error(self.tables, table, resource_type, error)
+            yield from table_records(self.tables, table, resource_type, required, builders[table])
 
     def _patient(self, row: dict[str, str]) -> dict[str, Any]:
         patient_id = row["Id"].strip()
