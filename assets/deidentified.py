@@ -1,7 +1,5 @@
 """deidentified/<table>: the privacy profile applied to each harmonized table, per source."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """fhir: validated FHIR R4 resources per source and type; invalid records quarantined."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from fhirmony.assets.resource import FhirmonyResource

@@ -1,7 +1,5 @@
 """harmonized/<table>: one asset per ViewDefinition, evaluated per source partition."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg

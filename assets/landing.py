@@ -1,7 +1,5 @@
 """landing: a manifest (sha256, size) of each source's files."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from fhirmony.assets.resource import FhirmonyResource

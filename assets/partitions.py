@@ -1,7 +1,5 @@
 """Partitions: one per source (country + dataset), from the config file."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from fhirmony.config import ProjectConfig

@@ -4,8 +4,6 @@ A failed fatal check fails the asset check with severity ERROR, which blocks the
 convention or characterization checks fail it with severity WARN, which does not.
 """
 
-from __future__ import annotations
-
 from collections import Counter
 
 import dagster as dg

@@ -1,7 +1,5 @@
 """release: every source's deidentified tables published as one immutable, documented release."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 
 import dagster as dg

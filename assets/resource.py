@@ -1,7 +1,5 @@
 """The one resource every asset uses: the project's config and its state folder."""
 
-from __future__ import annotations
-
 from functools import cached_property
 from pathlib import Path
 

@@ -2,6 +2,7 @@
 
 Which config: `$FHIRMONY_CONFIG`, else `./fhirmony.yaml`, else the embedded demo's config under
 `$FHIRMONY_HOME/demo/` (generated on first load), so `dagster dev -w workspace.yaml` always shows a graph.
+Cross-cutting policy lives in `fhirmony.assets.graph.build_definitions`, applied once here.
 """
 
 from __future__ import annotations
@@ -11,22 +12,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from fhirmony.assets.deidentified import build_deidentified
-from fhirmony.assets.fhir import build_fhir
-from fhirmony.assets.harmonized import build_harmonized
-from fhirmony.assets.landing import build_landing
-from fhirmony.assets.partitions import source_partitions
-from fhirmony.assets.quality import build_quality_checks
-from fhirmony.assets.release import build_release
-from fhirmony.assets.resource import FhirmonyResource
-from fhirmony.config import ProjectConfig, load_config
+from fhirmony.assets.graph import build_definitions
+from fhirmony.config import load_config
 from fhirmony.embedded_demo import ensure_demo
 from fhirmony.home import Home
-from fhirmony.schemas import VIEWS_DIR
-from fhirmony.views import load_views
-
-SOURCE_JOB = "source_pipeline"
-RELEASE_JOB = "release_pipeline"
 
 
 def default_config_path(home: Home) -> Path:
@@ -37,37 +26,6 @@ def default_config_path(home: Home) -> Path:
     if local.exists():
         return local.resolve()
     return ensure_demo(home)
-
-
-def build_definitions(config: ProjectConfig, home: Home) -> dg.Definitions:
-    views = load_views(VIEWS_DIR)
-    tables = [view.name for view in views]
-    partitions = source_partitions(config)
-    per_source = dg.AssetSelection.groups("ingest", "harmonized", "deidentified")
-    return dg.Definitions(
-        assets=[
-            build_landing(partitions),
-            build_fhir(partitions),
-            build_harmonized(partitions, views),
-            build_deidentified(partitions, tables),
-            build_release(views),
-        ],
-        asset_checks=build_quality_checks(partitions, tables),
-        jobs=[
-            dg.define_asset_job(
-                SOURCE_JOB,
-                selection=per_source,
-                partitions_def=partitions,
-                description="landing → fhir → harmonized → deidentified → checks, for one source",
-            ),
-            dg.define_asset_job(
-                RELEASE_JOB,
-                selection=dg.AssetSelection.assets(["release"]),
-                description="publish one release from every source's deidentified tables",
-            ),
-        ],
-        resources={"fhirmony": FhirmonyResource(config_path=str(config.path), home_path=str(home.root))},
-    )
 
 
 def _load() -> dg.Definitions:

@@ -14,8 +14,8 @@ from typing import Any
 import dagster as dg
 import orjson
 
+from fhirmony.assets.graph import RELEASE_JOB, SOURCE_JOB, build_definitions
 from fhirmony.config import ProjectConfig
-from fhirmony.definitions import RELEASE_JOB, SOURCE_JOB, build_definitions
 from fhirmony.home import Home
 from fhirmony.progress import Emit, stderr_emit
 from fhirmony.stages.quality import stored_results

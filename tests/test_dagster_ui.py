@@ -59,8 +59,8 @@ def small_config(tmp_path: Path) -> Path:
 
 
 def test_webserver_shows_every_asset_and_check(tmp_path: Path, small_config: Path) -> None:
+    from fhirmony.assets.graph import build_definitions
     from fhirmony.config import load_config
-    from fhirmony.definitions import build_definitions
     from fhirmony.home import Home
 
     defs = build_definitions(load_config(small_config), Home(tmp_path / "home"))

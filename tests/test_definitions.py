@@ -6,8 +6,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from fhirmony.assets.graph import RELEASE_JOB, SOURCE_JOB, build_definitions
 from fhirmony.config import load_config
-from fhirmony.definitions import RELEASE_JOB, SOURCE_JOB, build_definitions
 from fhirmony.home import Home
 from fhirmony.schemas import VIEWS_DIR
 from fhirmony.views import load_views

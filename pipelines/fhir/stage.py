@@ -28,6 +28,7 @@ from fhirmony.sources import SourceRecord, reader_for
 
 STAGE = "fhir"
 BATCH_SIZE = 500
+SMALL_INPUT_BYTES = 16 << 20
 ORIGINS = ".origins.tsv"  # beside each <Type>.ndjson: line N holds the source file, line and detail of resource N
 
 # What a worker returns for one record: (resource_type, id, file, line, detail, json, problem).
@@ -130,13 +131,14 @@ def run_fhir_stage(
     coverage: list[Any] = []
     seen_ids: dict[bytes, tuple[str, bytes]] = {}
     handles: dict[str, IO[bytes]] = {}
-    worker_count = workers or max(1, min(os.cpu_count() or 1, 8))
+    reader = reader_for(source)
+    worker_count = workers or default_workers(sum(path.stat().st_size for path in reader.files()))
     try:
         with (
             QuarantineWriter(home.quarantine(source.id) / f"{STAGE}.ndjson") as quarantine,
             _executor(worker_count) as pool,
         ):
-            records = reader_for(source).records()
+            records = reader.records()
             for outcomes, stats in _validated(records, pool, worker_count, result, quarantine):
                 coverage.append(stats)
                 for resource_type, resource_id, file, line, detail, body, problem in outcomes:
@@ -222,6 +224,14 @@ def _validated(
             yield pending.popleft().result()
         if exhausted:
             return
+
+
+def default_workers(input_bytes: int) -> int:
+    """Every core for large inputs; one (in this process) below SMALL_INPUT_BYTES, where starting
+    worker processes that import the FHIR models costs more than it saves."""
+    if input_bytes < SMALL_INPUT_BYTES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _duplicate(

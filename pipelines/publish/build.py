@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from fhirmony.config import ProjectConfig, SourceConfig
 from fhirmony.home import Home
 from fhirmony.progress import Emit, stderr_emit
 from fhirmony.publish.release import (
+    DataFile,
     build_catalog,
     copy_tables,
     finalize,
@@ -24,6 +26,7 @@ from fhirmony.publish.release import (
 )
 from fhirmony.quarantine import read_quarantine, reason_class
 from fhirmony.stages.deidentified import STAGE as DEIDENTIFIED
+from fhirmony.stages.harmonized import output_schema
 from fhirmony.stages.quality import stored_results
 from fhirmony.views import CompiledView
 
@@ -112,12 +115,11 @@ def publish_release(
     config: ProjectConfig, home: Home, views: list[CompiledView], *, emit: Emit | None = None
 ) -> PublishOutcome:
     """Build `releases/<id>/` from every source's deidentified tables; returns where and what."""
-    from fhirmony.privacy import k_anonymity_report, load_profile
+    from fhirmony.privacy import load_profile
     from fhirmony.publish.croissant import write_croissant
     from fhirmony.publish.datasheet import write_datasheet
     from fhirmony.publish.licences import derive_licence
-    from fhirmony.quality import run_release_checks
-    from fhirmony.quality.report import write_report, write_results
+    from fhirmony.quality import CheckResult, run_release_checks, write_report, write_results
     from fhirmony.views.dictionary import write_data_dictionary
 
     say = emit or stderr_emit()
@@ -130,9 +132,9 @@ def publish_release(
         data_files = copy_tables(home, config, tables, staging, DEIDENTIFIED)
         build_catalog(staging, tables)
         say("[release] running release-level checks")
-        results = [r for source in config.sources for r in stored_results(home, source.id)]
-        release_results = [_as_dict(r) for r in run_release_checks(staging / "data")]
-        failures = [r for r in release_results if r["status"] in ("failed", "error")]
+        results = [CheckResult.from_dict(r) for source in config.sources for r in stored_results(home, source.id)]
+        release_results = run_release_checks(staging / "data")
+        failures = [r.to_dict() for r in release_results if r.status in ("failed", "error")]
         fatal = [r for r in failures if r["severity"] == "fatal"]
         if fatal:
             names = ", ".join(f"{r['check']} on {r['table']}" for r in fatal)
@@ -142,7 +144,9 @@ def publish_release(
             orjson.dumps(quarantine_summary(home, config), option=orjson.OPT_INDENT_2)
         )
         sources = [source_facts(home, source) for source in config.sources]
-        licence, attribution = derive_licence(config.sources, declared=config.release.licence)
+        licence, attribution = derive_licence(config.sources)
+        if config.release.licence:
+            licence = config.release.licence
         profile = load_profile(config.privacy.profile)
         manifest = {
             "id": release_id,
@@ -155,10 +159,7 @@ def publish_release(
             "licence": licence,
             "attribution": attribution,
             "fhir": {"version": "4.0.1", "validated_with": "fhir.resources.R4B (FHIR 4.3.0 models)"},
-            "privacy": {
-                "profile": config.privacy.profile,
-                **k_anonymity_report(staging / "data", profile),
-            },
+            "privacy": assess_privacy(profile, data_files, views),
             "sources": sources,
             "tables": _table_facts(data_files, views),
             "previous_release": previous[0]["id"] if previous else None,
@@ -166,7 +167,7 @@ def publish_release(
         write_manifest(staging, manifest)
         write_data_dictionary(views, staging / "data_dictionary.md")
         write_datasheet(staging, _steward_answers(config))
-        write_croissant(staging)
+        write_croissant(staging, _steward_answers(config))
         write_report(staging, previous=Path(previous[0]["path"]) if previous else None)
         manifest_path = write_manifest(staging, manifest)
         final = finalize(staging, home, release_id)
@@ -179,10 +180,29 @@ def publish_release(
     )
 
 
-def _as_dict(result: Any) -> dict[str, Any]:
-    from fhirmony.stages.quality import result_dict
+def assess_privacy(profile: Any, data_files: list[DataFile], views: list[CompiledView]) -> dict[str, Any]:
+    """k-anonymity and l-diversity over the release's patient table; with the profile's suppression,
+    patients in classes smaller than k are removed from every table. Returns manifest["privacy"]."""
+    import pyarrow.parquet as pq
 
-    return result if isinstance(result, dict) else result_dict(result)
+    from fhirmony.privacy import column_plan, measure_risk, privacy_report, suppress
+
+    def table(name: str) -> Any:
+        parts = [pq.read_table(f.path) for f in data_files if f.table == name]
+        return pa.concat_tables(parts, promote_options="permissive") if parts else None
+
+    patient = table("patient")
+    if patient is None:
+        return privacy_report(profile)
+    sensitive = table(profile.sensitive[0]) if profile.sensitive else None
+    risk = measure_risk(patient, profile, sensitive=sensitive)
+    if profile.suppress_below_k and risk.below_k:
+        for data_file in data_files:
+            kept = suppress(pq.read_table(data_file.path), risk.below_k)
+            pq.write_table(kept, data_file.path, compression="zstd")
+        risk.report["suppression"]["patients_suppressed"] = len(risk.below_k)
+    columns = {view.name: column_plan(view.name, output_schema(view), profile) for view in views}
+    return privacy_report(profile, risk.report, columns)
 
 
 def _table_facts(data_files: list, views: list[CompiledView]) -> dict[str, Any]:
