@@ -28,7 +28,9 @@ def _dotted(code: str) -> str:
     return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
 
 
-VALID_CONDITION_CODES = {c for kind in CONDITIONS for c in (kind.icd10cm, kind.icd10gm, _dotted(kind.icd10))}
+VALID_CONDITION_CODES = {
+    c for kind in CONDITIONS for c in (kind.icd10cm, kind.icd10gm, _dotted(kind.icd10), kind.snomed)
+}
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -72,12 +74,13 @@ def test_regenerating_a_smaller_demo_leaves_no_stale_files(tmp_path: Path) -> No
     assert len(bundles) == 5
 
 
-def test_config_is_a_valid_project_with_three_countries(demo: Path) -> None:
+def test_config_is_a_valid_project_with_four_countries(demo: Path) -> None:
     config = load_config(demo)
     formats = {s.id: (s.country, s.format) for s in config.sources}
     assert formats == {
         "us-ehr": ("US", "fhir-ndjson"),
         "de-klinik": ("DE", "fhir-bundle"),
+        "es-omop": ("ES", "omop-cdm"),
         "no-register": ("NO", "csv"),
     }
     registry = config.source("no-register")
@@ -164,14 +167,17 @@ def test_quality_defects_are_exactly_what_the_checks_must_find(
             ):
                 found["future_date"].add(where)
             if kind == "Condition":
-                code = resource["code"]["coding"][0]["code"]
-                if code not in VALID_CONDITION_CODES:
+                codings = resource["code"].get("coding")
+                if not codings:
+                    found["unmapped_concept"].add(where)
+                elif codings[0]["code"] not in VALID_CONDITION_CODES:
                     found["invalid_code"].add(where)
-            if kind == "Observation" and "laboratory" in json.dumps(resource.get("category")):
+            if kind == "Observation":
                 code = resource["code"]["coding"][0]["code"]
                 lab = LAB_BOUNDS.get(code)
                 if lab is None:
-                    found["invalid_code"].add(where)
+                    if "laboratory" in json.dumps(resource.get("category")):
+                        found["invalid_code"].add(where)
                     continue
                 value = resource["valueQuantity"]["value"]
                 mass = resource["valueQuantity"]["code"] != lab.si_unit

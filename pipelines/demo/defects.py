@@ -60,6 +60,12 @@ KINDS: dict[str, DefectKind] = {
             "a second record with an id already used (the second copy is the defect)",
         ),
         DefectKind(
+            "unmapped_concept",
+            "quality",
+            0.02,
+            "an OMOP row with concept_id 0 (no standard concept): only the source value survives, as text",
+        ),
+        DefectKind(
             "invalid_code",
             "quality",
             0.02,

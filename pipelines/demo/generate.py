@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import yaml
 
-from fhirmony.demo import registry
+from fhirmony.demo import omop, registry
 from fhirmony.demo.defects import KINDS, SourceTruth
 from fhirmony.demo.fhir_sources import DE_DEFECTS, US_DEFECTS, write_de_bundles, write_us_ndjson
 from fhirmony.demo.people import REFERENCE_DATE
@@ -67,6 +67,16 @@ SOURCES: tuple[DemoSource, ...] = (
         write_de_bundles,
         {"condition": "icd-10-gm", "observation": "loinc", "medication": "atc", "procedure": "ops"},
         {"glucose": "mmol/L", "cholesterol": "mmol/L", "creatinine": "umol/L"},
+    ),
+    DemoSource(
+        "es-omop",
+        "ES",
+        "omop-cdm",
+        "Synthetic Spanish hospital network, OMOP CDM 5.4 extract",
+        omop.DEFECTS,
+        omop.write_omop,
+        {"condition": "snomed-ct", "observation": "loinc", "medication": "rxnorm", "procedure": "snomed-ct"},
+        {"glucose": "mg/dL", "cholesterol": "mg/dL", "creatinine": "mg/dL"},
     ),
     DemoSource(
         "no-register",
