@@ -100,3 +100,24 @@ def test_harmonized_views_load_and_follow_conventions() -> None:
         assert view.definition.get("url") and view.definition.get("fhirVersion")
         for column in view.columns:
             assert column.fhir_type and column.description, f"{view.name}.{column.name}"
+
+
+def test_data_dictionary_lists_every_column_of_every_view(tmp_path: Path) -> None:
+    from fhirmony.views.dictionary import write_data_dictionary
+
+    views = load_views(VIEWS)
+    markdown = write_data_dictionary(views, tmp_path / "dd.md").read_text()
+    rows = json.loads(write_data_dictionary(views, tmp_path / "dd.json").read_text())
+    assert len(rows) == sum(len(v.columns) + 2 for v in views)
+    for view in views:
+        assert f"## {view.name}" in markdown
+        for column in view.columns:
+            assert f"| `{column.name}` |" in markdown
+    condition_code = next(r for r in rows if r["table"] == "condition" and r["column"] == "onset_date")
+    assert condition_code["arrow_type"] == "timestamp[us, tz=UTC]" and condition_code["fhirpath"]
+
+
+def test_committed_data_dictionary_is_current() -> None:
+    from fhirmony.views.dictionary import render_markdown
+
+    assert (REPO / "docs" / "data-dictionary.md").read_text() == render_markdown(load_views(VIEWS))

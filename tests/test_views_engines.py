@@ -25,7 +25,7 @@ def _both(view: CompiledView, files: list[Path], batch_size: int = 1000) -> tupl
     return py, db, py_errors, db_errors
 
 
-def test_engines_agree_on_synthea_bulk_data() -> None:
+def test_engines_agree_on_synthea_bulk_data(caplog: pytest.LogCaptureFixture) -> None:
     folder = shared_path("data", "synthea-bulk-ndjson-10")
     compared = 0
     for view in load_views(REPO / "schemas" / "views"):
@@ -38,6 +38,7 @@ def test_engines_agree_on_synthea_bulk_data() -> None:
         assert py_errors == db_errors
         compared += 1
     assert compared >= 3
+    assert "DuckDB could not read" not in caplog.text
 
 
 CONTRACT_VIEW = {
@@ -58,7 +59,7 @@ CONTRACT_VIEW = {
 }
 
 
-def test_engines_agree_on_contract_violations_and_bad_lines(tmp_path: Path) -> None:
+def test_engines_agree_on_contract_violations_and_bad_lines(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     view = load_view(CONTRACT_VIEW)
     assert view.sql_plan is not None, view.sql_reason
     resources = [
@@ -76,6 +77,7 @@ def test_engines_agree_on_contract_violations_and_bad_lines(tmp_path: Path) -> N
     path = tmp_path / "Patient.ndjson"
     path.write_text("\n".join(lines) + "\n")
     py, db, py_errors, db_errors = _both(view, [path], batch_size=3)
+    assert "DuckDB could not read" not in caplog.text
     assert py.equals(db)
     assert py_errors == db_errors == [("Patient.ndjson", 2), ("Patient.ndjson", 3), ("Patient.ndjson", 4)]
     assert py.column("id").to_pylist() == ["a", "f"]
@@ -85,6 +87,7 @@ def test_engines_agree_on_contract_violations_and_bad_lines(tmp_path: Path) -> N
     py, db, py_errors, db_errors = _both(view, [path], batch_size=2)
     assert py.equals(db) and py_errors == db_errors
     assert ("Patient.ndjson", 6) in db_errors
+    assert "continuing in Python after line" in caplog.text
 
 
 @pytest.mark.parametrize("engine", ["python", "duckdb"])
@@ -94,3 +97,13 @@ def test_each_engine_yields_the_view_schema(engine: str, tmp_path: Path) -> None
     path.write_text(json.dumps({"resourceType": "Patient", "id": "z"}) + "\n")
     (batch,) = list(view.evaluate_ndjson([path], engine=engine))
     assert batch.table.schema == view.schema and batch.table.num_rows == 1
+
+
+def test_interleaved_duckdb_generators_do_not_disturb_each_other(tmp_path: Path) -> None:
+    view = load_view(CONTRACT_VIEW)
+    path = tmp_path / "Patient.ndjson"
+    path.write_text("".join(json.dumps({"resourceType": "Patient", "id": f"p{i}"}) + "\n" for i in range(50)))
+    first = view.evaluate_ndjson([path], batch_size=10, engine="duckdb")
+    second = view.evaluate_ndjson([path], batch_size=10, engine="duckdb")
+    rows = [a.table.num_rows + b.table.num_rows for a, b in zip(first, second, strict=True)]
+    assert sum(rows) == 100

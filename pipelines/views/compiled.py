@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,9 @@ from fhirmony.views.fhirpath.compiler import Env
 from fhirmony.views.rows import Row, row_producer
 from fhirmony.views.sql import NotTranslatable, SqlPlan, plan_view
 from fhirmony.views.types import arrow_kind, arrow_type, to_arrow
+
+LOG = logging.getLogger(__name__)
+SMALL_FILE = 1 << 20  # below this the closures beat DuckDB's fixed cost of binding the query
 
 
 @dataclass
@@ -85,7 +89,8 @@ class CompiledView:
         """Stream NDJSON files in batches of at most `batch_size` lines (memory stays flat).
 
         engine: "auto" runs flat views that translate to SQL on DuckDB (`threads` caps its threads)
-        and everything else on the compiled Python closures; "python" or "duckdb" force one.
+        for files of at least SMALL_FILE bytes, and everything else on the compiled Python closures;
+        "python" or "duckdb" force one.
         """
         if engine not in {"auto", "python", "duckdb"}:
             raise ValueError(f"unknown engine {engine!r}")
@@ -94,7 +99,8 @@ class CompiledView:
         use_sql = engine != "python" and self.sql_plan is not None
         yielded = False
         for path in paths:
-            batches = self._duckdb_file(Path(path), batch_size, threads) if use_sql else None
+            sql_here = use_sql and (engine == "duckdb" or Path(path).stat().st_size >= SMALL_FILE)
+            batches = self._duckdb_file(Path(path), batch_size, threads) if sql_here else None
             for batch in batches if batches is not None else self._python_file(Path(path), batch_size, 0):
                 yielded = True
                 yield batch
@@ -136,6 +142,8 @@ class CompiledView:
             fixed = builder.finish()
             yield ViewBatch(pa.concat_tables([table, fixed.table]), fixed.errors)
         if failed_after:
+            LOG.warning("%s: DuckDB could not read %s; continuing in Python after line %d", self.name, path,
+                        failed_after[0])  # fmt: skip
             yield from self._python_file(path, batch_size, failed_after[0])
 
     def empty_table(self) -> pa.Table:

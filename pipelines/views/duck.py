@@ -8,6 +8,7 @@ DuckDB delivered.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +22,11 @@ from fhirmony.views.sql import MACROS, SqlPlan
 Batch = tuple[pa.Table, list[tuple[int, dict]]]
 
 
+_LOCAL = threading.local()
+
+
 def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory connection with the FHIR macros (UTC session time zone)."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     if threads:
@@ -45,7 +50,7 @@ def run_plan(
     When DuckDB fails mid-file, `on_failure(last_line)` is called and iteration stops; the caller
     continues with the Python engine after that line.
     """
-    con = connect(threads)
+    con = _connection(threads).cursor()  # own cursor: interleaved generators do not disturb each other
     query = plan.query(str(path), resource, schema.names)
     last_line = 0
     try:
@@ -65,7 +70,15 @@ def run_plan(
                 table = table.filter(pc.invert(flagged))
             arrays = [table[f.name].cast(f.type) for f in schema]
             yield pa.Table.from_arrays(arrays, schema=schema), retry
-    except duckdb.Error:
+    except (duckdb.InvalidInputException, duckdb.ConversionException):  # unreadable input, not a bug
         on_failure(last_line)
     finally:
         con.close()
+
+
+def _connection(threads: int | None) -> duckdb.DuckDBPyConnection:
+    """One connection per thread and thread setting, reused across files and views."""
+    cache: dict[int | None, duckdb.DuckDBPyConnection] = _LOCAL.__dict__.setdefault("connections", {})
+    if threads not in cache:
+        cache[threads] = connect(threads)
+    return cache[threads]

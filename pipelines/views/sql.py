@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from fhirmony.views.definition import ColumnSpec, ViewSpec
+from fhirmony.views.definition import ViewSpec
+from fhirmony.views.fhirpath.functions import REFERENCE_PATTERN
 from fhirmony.views.fhirpath.parser import Binary, Call, Identifier, Index, Literal, Member, Node, Unary, parse
 from fhirmony.views.fhirpath.values import normalize_type_name
 from fhirmony.views.model import choice_types, element
@@ -25,19 +26,6 @@ MACROS = [
          CASE length(s) WHEN 4 THEN s || '-01-01' WHEN 7 THEN s || '-01' ELSE s END AS TIMESTAMPTZ)""",
     """CREATE OR REPLACE MACRO fhir_date(s) AS TRY_CAST(
          CASE length(s) WHEN 4 THEN s || '-01-01' WHEN 7 THEN s || '-01' ELSE left(s, 10) END AS DATE)""",
-    """CREATE OR REPLACE MACRO fhir_ref_parts(r) AS (
-         CASE WHEN len(string_split(rtrim(split_part(r, '?', 1), '/'), '/')) >= 4
-                   AND string_split(rtrim(split_part(r, '?', 1), '/'), '/')[-2] = '_history'
-              THEN string_split(rtrim(split_part(r, '?', 1), '/'), '/')[:-3]
-              ELSE string_split(rtrim(split_part(r, '?', 1), '/'), '/') END)""",
-    """CREATE OR REPLACE MACRO fhir_ref_key(r, declared, expected) AS (
-         CASE WHEN r IS NULL OR r = '' OR starts_with(r, '#') THEN NULL
-              WHEN starts_with(r, 'urn:uuid:') OR starts_with(r, 'urn:oid:') THEN
-                   CASE WHEN expected IS NOT NULL AND declared IS NOT NULL AND declared <> expected THEN NULL
-                        ELSE regexp_extract(r, '[^:]*$') END
-              WHEN len(fhir_ref_parts(r)) < 2 OR fhir_ref_parts(r)[-1] = '' THEN NULL
-              WHEN expected IS NOT NULL AND fhir_ref_parts(r)[-2] <> expected THEN NULL
-              ELSE fhir_ref_parts(r)[-1] END)""",
 ]
 
 
@@ -86,7 +74,16 @@ class Value:
     type: str
 
 
-Expr = Path | ListOf | Value
+@dataclass(frozen=True)
+class Ref:
+    """getReferenceKey([type]) on a single Reference; only valid as a column value."""
+
+    base: str
+    path: str
+    expected: str | None
+
+
+Expr = Path | ListOf | Value | Ref
 
 
 class _Translator:
@@ -151,11 +148,11 @@ class _Translator:
             step = _quote("$" + _key(name) + ("[*]" if found[1] else ""))
             inner = f"json_extract(x, {step})"
             mapped = (
-                f"flatten(list_transform({target.sql}, x -> {inner}))"
+                f"flatten(list_transform({target.sql}, lambda x: {inner}))"
                 if found[1]
-                else (f"list_transform({target.sql}, x -> {inner})")
+                else (f"list_transform({target.sql}, lambda x: {inner})")
             )
-            return ListOf(f"list_filter({mapped}, x -> x IS NOT NULL)", found[0])
+            return ListOf(f"list_filter({mapped}, lambda x: x IS NOT NULL)", found[0])
         raise NotTranslatable("member of a value")
 
     def typed_member(self, target: Node | None, name: str, type_name: str, focus: Path | None) -> Expr:
@@ -224,17 +221,15 @@ class _Translator:
             return f"(coalesce(len({source.sql}), 0) > 0)"
         return f"({source.sql} IS NOT NULL)"
 
-    def reference_key(self, source: Expr, args: tuple[Node, ...]) -> Value:
-        expected = "NULL"
+    def reference_key(self, source: Expr, args: tuple[Node, ...]) -> Ref:
+        expected = None
         if args:
             if not isinstance(args[0], Identifier):
                 raise NotTranslatable("getReferenceKey argument")
-            expected = _quote(normalize_type_name(args[0].name))
+            expected = normalize_type_name(args[0].name)
         if not isinstance(source, Path) or source.array_tail or source.multi or source.type != "Reference":
             raise NotTranslatable("getReferenceKey on a collection")
-        ref = f"json_extract_string({source.base}, {_quote(source.path + _key('reference'))})"
-        declared = f"json_extract_string({source.base}, {_quote(source.path + _key('type'))})"
-        return Value(f"fhir_ref_key({ref}, {declared}, {expected})", "string")
+        return Ref(source.base, source.path, expected)
 
     def where(self, source: Path | ListOf, criterion: Node) -> ListOf:
         items = source.json_list() if isinstance(source, Path) else source.sql
@@ -242,7 +237,7 @@ class _Translator:
         self.lambda_depth += 1
         test = self.boolean(self.expr(criterion, Path(variable, "$", source.type)))
         self.lambda_depth -= 1
-        return ListOf(f"list_filter({items}, {variable} -> coalesce({test}, false))", source.type)
+        return ListOf(f"list_filter({items}, lambda {variable}: coalesce({test}, false))", source.type)
 
     # ---------------------------------------------------------- operators
     def binary(self, node: Binary, focus: Path | None) -> Value:
@@ -284,79 +279,110 @@ class _Translator:
 
 @dataclass(frozen=True)
 class SqlColumn:
-    """The SQL of one output column: its typed value and its contract-violation flag."""
+    """One output column in three steps: extractions from the JSON columns (computed once each),
+    the typed value over those extractions, and an optional contract-violation flag over both
+    (`{value}` in `error` stands for the value's alias)."""
 
+    extracts: list[tuple[str, str]]
     value: str
-    error: str
+    error: str | None = None
 
 
-def _column_sql(t: _Translator, column: ColumnSpec, arrow_kind: str) -> SqlColumn:
-    return _column_node(t, parse(column.path), column, arrow_kind)
+class _Column:
+    """Builds the SQL of column number `index`, naming its extractions c<index>_<n>."""
 
+    def __init__(self, translator: _Translator, index: int, arrow_kind: str) -> None:
+        self.t = translator
+        self.prefix = f"c{index}_"
+        self.kind = arrow_kind
+        self.extracts: list[tuple[str, str]] = []
 
-def _column_node(t: _Translator, node: Node, column: ColumnSpec, arrow_kind: str) -> SqlColumn:
-    """A column expression; a top-level iif(c, a, b) becomes CASE over two translated branches."""
-    if isinstance(node, Call) and node.name == "iif" and node.target is None and len(node.args) == 3:
-        condition = f"coalesce({t.boolean(t.expr(node.args[0], None))}, false)"
-        then = _column_node(t, node.args[1], column, arrow_kind)
-        other = _column_node(t, node.args[2], column, arrow_kind)
-        return SqlColumn(
-            f"(CASE WHEN {condition} THEN {then.value} ELSE {other.value} END)",
-            f"(CASE WHEN {condition} THEN {then.error} ELSE {other.error} END)",
-        )
-    return _column_sql_expr(t, t.expr(node, None), column, arrow_kind)
+    def extract(self, sql: str) -> str:
+        alias = f"{self.prefix}{len(self.extracts)}"
+        self.extracts.append((alias, sql))
+        return alias
 
+    def build(self, node: Node) -> SqlColumn:
+        value, error = self.node(node)
+        return SqlColumn(self.extracts, value, error)
 
-def _column_sql_expr(t: _Translator, expr: Expr, column: ColumnSpec, arrow_kind: str) -> SqlColumn:
-    if column.collection:
-        raise NotTranslatable("collection column")
-    if isinstance(expr, Value):
-        return SqlColumn(_typed_value(expr, arrow_kind), "false")
-    if isinstance(expr, Path) and not expr.array_tail and not expr.multi:
-        json_value = f"json_extract({expr.base}, {_quote(expr.path)})"
-        text = f"json_extract_string({expr.base}, {_quote(expr.path)})"
-        many = "false"
-    else:
-        items = expr.json_list() if isinstance(expr, Path) else expr.sql  # type: ignore[union-attr]
-        json_value = f"({items})[1]"
-        text = f"json_extract_string(({items})[1], '$')"
+    def node(self, node: Node) -> tuple[str, str | None]:
+        """(value SQL, error SQL or None); a top-level iif(c, a, b) becomes CASE over both branches."""
+        if isinstance(node, Call) and node.name == "iif" and node.target is None and len(node.args) == 3:
+            condition = self.extract(f"coalesce({self.t.boolean(self.t.expr(node.args[0], None))}, false)")
+            then_value, then_error = self.node(node.args[1])
+            else_value, else_error = self.node(node.args[2])
+            value = f"(CASE WHEN {condition} THEN {then_value} ELSE {else_value} END)"
+            if then_error is None and else_error is None:
+                return value, None
+            return value, (f"(CASE WHEN {condition} THEN {then_error or 'false'} ELSE {else_error or 'false'} END)")
+        return self.expr(self.t.expr(node, None))
+
+    def expr(self, expr: Expr) -> tuple[str, str | None]:
+        if isinstance(expr, Ref):
+            return self.reference(expr), None
+        if isinstance(expr, Value):
+            return self.literal(expr), None
+        if isinstance(expr, Path) and not expr.array_tail and not expr.multi:
+            if self.kind in {"string", "date32", "timestamp"}:
+                return self.convert_text(self.extract(f"json_extract_string({expr.base}, {_quote(expr.path)})"), None)
+            return self.convert_json(self.extract(f"json_extract({expr.base}, {_quote(expr.path)})"), None)
+        items = self.extract(expr.json_list() if isinstance(expr, Path) else expr.sql)  # type: ignore[union-attr]
         many = f"(coalesce(len({items}), 0) > 1)"
-    return _convert(json_value, text, many, arrow_kind)
+        if self.kind in {"string", "date32", "timestamp"}:
+            return self.convert_text(f"json_extract_string({items}[1], '$')", many)
+        return self.convert_json(f"{items}[1]", many)
 
+    def literal(self, expr: Value) -> str:
+        if self.kind == "string" and expr.type == "boolean":
+            alias = self.extract(expr.sql)
+            return f"CASE WHEN {alias} THEN 'true' WHEN NOT {alias} THEN 'false' END"
+        casts = {"string": "VARCHAR", "boolean": "BOOLEAN", "int64": "BIGINT", "float64": "DOUBLE"}
+        if self.kind not in casts:
+            raise NotTranslatable("literal of a temporal column")
+        return f"CAST({self.extract(expr.sql)} AS {casts[self.kind]})"
 
-def _typed_value(expr: Value, arrow_kind: str) -> str:
-    if arrow_kind == "string" and expr.type == "boolean":
-        return f"CASE WHEN {expr.sql} THEN 'true' WHEN NOT {expr.sql} THEN 'false' END"
-    if arrow_kind in {"string", "boolean", "int64", "float64"}:
-        cast = {"string": "VARCHAR", "boolean": "BOOLEAN", "int64": "BIGINT", "float64": "DOUBLE"}[arrow_kind]
-        return f"CAST({expr.sql} AS {cast})"
-    raise NotTranslatable("literal of a temporal column")
-
-
-def _convert(json_value: str, text: str, many: str, arrow_kind: str) -> SqlColumn:
-    kind = f"json_type({json_value})"
-    if arrow_kind == "string":
-        return SqlColumn(text, many)
-    if arrow_kind == "boolean":
-        return SqlColumn(
-            f"(CASE WHEN {kind} = 'BOOLEAN' THEN {json_value}::BOOLEAN END)",
-            f"({many} OR ({json_value} IS NOT NULL AND {kind} <> 'BOOLEAN'))",
+    def reference(self, ref: Ref) -> str:
+        """getReferenceKey as SQL; plain `Type/id` references take a split_part fast path, the rest the
+        same regular expression as the Python engine."""
+        if self.kind != "string":
+            raise NotTranslatable("reference key in a non-string column")
+        r = self.extract(f"json_extract_string({ref.base}, {_quote(ref.path + _key('reference'))})")
+        declared = f"json_extract_string({ref.base}, {_quote(ref.path + _key('type'))})"
+        expected = None if ref.expected is None else _quote(ref.expected)
+        kind, key = f"split_part({r}, '/', -2)", f"split_part({r}, '/', -1)"
+        parts = f"regexp_extract({r}, {_quote(REFERENCE_PATTERN)}, ['t', 'i'])"
+        plain_ok = f"{kind} <> ''" + ("" if expected is None else f" AND {kind} = {expected}")
+        regex_ok = "true" if expected is None else f"{parts}.t = {expected}"
+        urn_ok = "true" if expected is None else f"({declared} IS NULL OR {declared} = {expected})"
+        return (
+            f"(CASE WHEN {r} IS NULL OR starts_with({r}, '#') THEN NULL "
+            f"WHEN starts_with({r}, 'urn:uuid:') OR starts_with({r}, 'urn:oid:') THEN "
+            f"CASE WHEN {urn_ok} THEN regexp_extract({r}, '[^:]*$') END "
+            f"WHEN NOT (contains({r}, '?') OR contains({r}, '/_history/') OR ends_with({r}, '/')) THEN "
+            f"CASE WHEN {plain_ok} THEN nullif({key}, '') END "
+            f"WHEN {regex_ok} THEN nullif({parts}.i, '') END)"
         )
-    if arrow_kind == "int64":
-        return SqlColumn(
-            f"(CASE WHEN {kind} IN ('BIGINT', 'UBIGINT') THEN TRY_CAST({json_value} AS BIGINT) END)",
-            f"({many} OR ({json_value} IS NOT NULL AND {kind} NOT IN ('BIGINT', 'UBIGINT')))",
-        )
-    if arrow_kind == "float64":
-        return SqlColumn(
-            f"(CASE WHEN {kind} IN ('DOUBLE', 'BIGINT', 'UBIGINT') THEN TRY_CAST({json_value} AS DOUBLE) END)",
-            f"({many} OR ({json_value} IS NOT NULL AND {kind} NOT IN ('DOUBLE', 'BIGINT', 'UBIGINT')))",
-        )
-    if arrow_kind in {"date32", "timestamp"}:
-        fn = "fhir_date" if arrow_kind == "date32" else "fhir_ts"
-        value = f"(CASE WHEN {kind} = 'VARCHAR' THEN {fn}({text}) END)"
-        return SqlColumn(value, f"({many} OR ({json_value} IS NOT NULL AND {value} IS NULL))")
-    raise NotTranslatable(f"column of Arrow type {arrow_kind}")
+
+    def convert_text(self, text: str, many: str | None) -> tuple[str, str | None]:
+        if self.kind == "string":
+            return text, many
+        fn = "fhir_date" if self.kind == "date32" else "fhir_ts"
+        bad = f"({text} IS NOT NULL AND {{value}} IS NULL)"
+        return f"{fn}({text})", bad if many is None else f"({many} OR {bad})"
+
+    def convert_json(self, value: str, many: str | None) -> tuple[str, str | None]:
+        kinds = {
+            "boolean": ("('BOOLEAN')", "BOOLEAN"),
+            "int64": ("('BIGINT', 'UBIGINT')", "BIGINT"),
+            "float64": ("('DOUBLE', 'BIGINT', 'UBIGINT')", "DOUBLE"),
+        }
+        if self.kind not in kinds:
+            raise NotTranslatable(f"column of Arrow type {self.kind}")
+        allowed, cast = kinds[self.kind]
+        typed = f"(CASE WHEN json_type({value}) IN {allowed} THEN TRY_CAST({value} AS {cast}) END)"
+        bad = f"({value} IS NOT NULL AND {{value}} IS NULL)"
+        return typed, bad if many is None else f"({many} OR {bad})"
 
 
 @dataclass(frozen=True)
@@ -368,21 +394,31 @@ class SqlPlan:
     top_level: list[str]
 
     def query(self, path: str, resource: str, names: list[str]) -> str:
-        json_columns = ", ".join(f"\"{c}\": 'JSON'" for c in [*self.top_level, "resourceType"])
+        """Five projections: read + line numbers, filter + extractions, values, error flag, raw JSON."""
+        raw = [f'"{c}"' for c in self.top_level]
+        json_columns = ", ".join(f"{c}: 'JSON'" for c in [*raw, '"resourceType"'])
         source = (
             f"read_json({_quote(path)}, format='newline_delimited', records=true, "
             f"maximum_object_size=134217728, columns={{{json_columns}}})"
         )
-        values = ", ".join(f'{c.value} AS "{n}"' for c, n in zip(self.columns, names, strict=True))
-        errors = " OR ".join(f"coalesce({c.error}, false)" for c in self.columns) or "false"
-        raw = ", ".join(f'{_quote(c)}, "{c}"' for c in self.top_level)
+        extracts = [f"{sql} AS {alias}" for c in self.columns for alias, sql in c.extracts]
+        values = [f'{c.value} AS "v{i}"' for i, c in enumerate(self.columns)]
+        errors = [c.error.replace("{value}", f'"v{i}"') for i, c in enumerate(self.columns) if c.error is not None]
+        error = " OR ".join(f"coalesce({e}, false)" for e in errors) or "false"
         conditions = " AND ".join([f"json_extract_string(\"resourceType\", '$') = {_quote(resource)}", *self.where])
-        needed = ", ".join(f'"{c}"' for c in [*self.top_level, "resourceType"])
-        inner = f"SELECT row_number() OVER () AS __line, {needed} FROM {source}"
+        keep = ", ".join(["__line", *raw])
+        outputs = ", ".join(f'"v{i}" AS "{n}"' for i, n in enumerate(names))
+        pairs = ", ".join(f'{_quote(c)}, "{c}"' for c in self.top_level)
+        read = ", ".join([*raw, '"resourceType"'])
+        value_names = ", ".join(f'"v{i}"' for i in range(len(names)))
+        level1 = f"SELECT row_number() OVER () AS __line, {read} FROM {source}"
+        level2 = f"SELECT {', '.join([keep, *extracts])} FROM ({level1}) WHERE {conditions}"
+        aliases = [alias for c in self.columns for alias, _ in c.extracts]
+        level3 = f"SELECT {', '.join([keep, *aliases, *values])} FROM ({level2})"
+        level4 = f"SELECT {keep}, {value_names}, ({error}) AS __error FROM ({level3})"
         return (
-            f"SELECT __line, {values}, ({errors}) AS __error, "
-            f"CASE WHEN ({errors}) THEN json_object({raw}) END AS __raw "
-            f"FROM ({inner}) WHERE {conditions}"
+            f"SELECT __line, {outputs}, __error, CASE WHEN __error THEN json_object({pairs}) END AS __raw "
+            f"FROM ({level4})"
         )
 
 
@@ -391,7 +427,11 @@ def plan_view(spec: ViewSpec, arrow_kinds: list[str]) -> SqlPlan:
     if not spec.root.is_flat:
         raise NotTranslatable("not a flat view")
     t = _Translator(spec.resource, spec.constants)
-    columns = [_column_sql(t, c, k) for c, k in zip(spec.columns, arrow_kinds, strict=True)]
+    columns = []
+    for index, (column, kind) in enumerate(zip(spec.columns, arrow_kinds, strict=True)):
+        if column.collection:
+            raise NotTranslatable("collection column")
+        columns.append(_Column(t, index, kind).build(parse(column.path)))
     where = [f"coalesce({t.boolean(t.expr(parse(w_text), None))}, false)" for w_text in spec.where_paths]
     t.top_level.add("id")
     return SqlPlan(columns, where, sorted(t.top_level))

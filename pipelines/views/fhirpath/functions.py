@@ -448,27 +448,27 @@ def _resource_key(items: list) -> list:
     return [i["id"] for i in items if type(i) is dict and "resourceType" in i and i.get("id") is not None]
 
 
+# type/id of a literal reference: relative or absolute URL, optional /_history/v, no query part.
+REFERENCE_PATTERN = r"^(?:[^?]*?/)??([^/?]+)/([^/?]+?)(?:/_history/[^/?]*)?/*(?:[?].*)?$"
+_REFERENCE = re.compile(REFERENCE_PATTERN)
+
+
 def reference_key(reference: object, expected: str | None) -> str | None:
     """The key a Reference points at: the id of a relative or absolute literal reference or urn:uuid."""
     if type(reference) is not dict:
         return None
     literal = reference.get("reference")
-    declared = reference.get("type")
     if type(literal) is not str or not literal or literal.startswith("#"):
         return None
     if literal.startswith(("urn:uuid:", "urn:oid:")):
+        declared = reference.get("type")
         if expected and declared and declared != expected:
             return None
         return literal.rsplit(":", 1)[1]
-    parts = literal.split("?", 1)[0].rstrip("/").split("/")
-    if len(parts) >= 4 and parts[-2] == "_history":
-        parts = parts[:-2]
-    if len(parts) < 2 or not parts[-1]:
+    match = _REFERENCE.match(literal)
+    if match is None or (expected and match.group(1) != expected):
         return None
-    kind = parts[-2]
-    if expected and kind != expected:
-        return None
-    return parts[-1]
+    return match.group(2)
 
 
 @register("getReferenceKey")
