@@ -47,7 +47,7 @@ def entries(views: Sequence[CompiledView], provenance: bool = True) -> list[Dict
                     str(field.type),
                     column.path,
                     column.description,
-                )  # fmt: skip
+                )
             )
         if provenance:
             for name, kind, description in PROVENANCE:
