@@ -143,6 +143,7 @@ RESOURCE = {
     "procedure_occurrence": "Procedure",
 }
 DEFECTS: dict[str, list[str]] = {
+    "malformed_line": ["measurement.vital"],
     "missing_required": ["condition_occurrence", "measurement.lab"],
     "invalid_datatype": ["measurement.lab", "measurement.vital"],
     "duplicate_id": ["measurement.lab", "measurement.vital"],
@@ -172,6 +173,11 @@ class _Table:
 
     def row(self, values: list[str]) -> int:
         self.writer.writerow(values)
+        self.line += 1
+        return self.line
+
+    def raw(self, text: str) -> int:
+        self.handle.write(text + "\n")
         self.line += 1
         return self.line
 
@@ -371,6 +377,12 @@ def _measurement_row(
 ) -> None:
     kind = truth.pick(slot)
     detail = ""
+    if kind == "malformed_line":
+        cut = rng.randrange(2, 6)
+        line = table.raw(",".join(values[:cut]))
+        truth.read("Observation")
+        truth.log(kind, "Observation", table.name, line, f"m-{values[0]}", f"row with {cut} of 11 fields")
+        return
     if kind == "invalid_datatype":
         moment = datetime.strptime(values[4], "%Y-%m-%d %H:%M:%S")
         values[3], values[4] = moment.strftime("%d/%m/%Y"), moment.strftime("%d/%m/%Y %H:%M")
