@@ -254,7 +254,7 @@ def _quarantine(rows: list[dict[str, Any]]) -> str:
         totals[r["source_id"]] += r["count"]
     summary = ", ".join(f"{escape(str(s))}: {n:,}" for s, n in totals.most_common())
     table = _table(
-        ["source", "stage", "resource type", "reason", "records"],
+        ["source", "stage", "resource type", "reason", "records", "examples"],
         (
             [
                 escape(str(r["source_id"])),
@@ -262,11 +262,22 @@ def _quarantine(rows: list[dict[str, Any]]) -> str:
                 escape(str(r["resource_type"])),
                 escape(r["reason"]),
                 f"{r['count']:,}",
+                _samples(r.get("samples", [])),
             ]
             for r in rows
         ),
     )
     return _section("quarantine", "Quarantine", f"<p>Records rejected, per source: {summary}.</p>{table}")
+
+
+def _samples(samples: list[dict[str, Any]]) -> str:
+    """Where rejected records came from: file:line and the detail, as the quarantine recorded it."""
+    shown = []
+    for sample in samples:
+        where = ":".join(str(sample[k]) for k in ("file", "line") if sample.get(k) not in (None, ""))
+        detail = sample.get("detail") or sample.get("reason") or ""
+        shown.append(f"<code>{escape(where)}</code> {escape(str(detail))}".strip())
+    return "<br>".join(shown) or "–"
 
 
 def _coverage(coverage: dict[str, Any]) -> str:

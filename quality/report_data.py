@@ -24,16 +24,20 @@ def read_json(path: Path) -> Any:
 
 
 def quarantine_rows(manifest: Any, details: Any) -> list[dict[str, Any]]:
-    """Rows (source_id, stage, resource_type, reason, count) from manifest `sources[].quarantined`
-    (a number, a {reason: count} mapping or a list of entries) and from quality/quarantine.json
-    (a list of entries, or an object with `entries`/`reasons`/`sources`)."""
-    rows: list[dict[str, Any]] = []
+    """Rows (source_id, stage, resource_type, reason, count, samples) from quality/quarantine.json
+    (a list of entries, an object keyed by source, or one with `entries`/`reasons`/`sources`); for
+    sources it does not cover, from manifest `sources[].quarantine_reasons` or `sources[].quarantined`
+    (a number, a {reason: count} mapping or a list of entries)."""
+    detailed = _entries(details, {}) if details is not None else []
+    covered = {r["source_id"] for r in detailed}
+    rows = list(detailed)
     for source in _sources(manifest):
-        rows.extend(_entries(source.get("quarantined"), {"source_id": source.get("id", "?")}))
-    if details is not None:
-        found = _entries(details, {})
-        keys = {(r["source_id"], r["reason"]) for r in rows}
-        rows.extend(r for r in found if (r["source_id"], r["reason"]) not in keys)
+        source_id = source.get("id", "?")
+        if source_id in covered:
+            continue
+        reasons = source.get("quarantine_reasons")
+        value = reasons if isinstance(reasons, Mapping | list) and reasons else source.get("quarantined")
+        rows.extend(_entries(value, {"source_id": source_id}))
     return sorted(rows, key=lambda r: (str(r["source_id"]), -int(r["count"] or 0)))
 
 
@@ -75,6 +79,7 @@ def _row(base: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
         "resource_type": entry.get("resource_type", entry.get("type", "")),
         "reason": str(entry.get("reason", entry.get("detail", "(unspecified)"))),
         "count": int(count) if isinstance(count, int | float) else 1,
+        "samples": [x for x in entry.get("samples", []) if isinstance(x, Mapping)][:3],
     }
 
 

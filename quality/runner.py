@@ -80,6 +80,9 @@ def _resolve(spec: CheckSpec, table: pa.Table, related: Mapping[str, pa.Table], 
             looked = ", ".join((info.name, *info.aliases))
             return _Resolved(spec, columns, reason=f"field {name} absent from {spec.table} (looked for {looked})")
     out = _Resolved(spec, columns)
+    if spec.check == "measure_person_completeness" and table.num_rows == 0:
+        out.reason = f"{spec.table} is empty: no person completeness to measure"
+        return out
     for ref_table, (ref_required, ref_optional) in _related_fields(spec).items():
         other = related.get(ref_table)
         if other is None:

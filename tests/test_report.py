@@ -39,7 +39,15 @@ def make_release(folder: Path, *, with_defects: bool = True) -> Path:
         ],
     }
     (folder / "manifest.json").write_text(json.dumps(manifest))
-    details = {"entries": [{"source_id": "src", "stage": "fhir", "reason": "Observation.status missing", "count": 4}]}
+    sample = {"file": "Bundle-1.json", "line": 7, "detail": "entry[3]"}
+    entry = {
+        "source_id": "src",
+        "stage": "fhir",
+        "reason": "Observation.status missing",
+        "count": 4,
+        "samples": [sample],
+    }
+    details = {"entries": [entry]}
     (folder / "quality" / "quarantine.json").write_text(json.dumps(details))
     return folder
 
@@ -72,8 +80,9 @@ def test_report_puts_failures_first_with_severity(report: Path) -> None:
 
 def test_report_sections_from_manifest_quarantine_and_data(report: Path) -> None:
     html = report.read_text()
-    for text in ("bad birthDate", "Observation.status missing", "(total)", "codes_mapped_share"):
+    for text in ("Observation.status missing", "Bundle-1.json:7", "(total)", "codes_mapped_share"):
         assert text in html
+    assert "bad birthDate" not in html  # quarantine.json details replace the manifest's counts of src
     for dimension in ("completeness", "uniqueness", "accuracy", "validity", "timeliness", "consistency"):
         assert f"<td>{dimension}</td>" in html
     assert "missing values in observation" in html
@@ -100,6 +109,12 @@ def test_quarantine_inputs_in_several_shapes() -> None:
         ("c", "z", 4),
     }
     assert quarantine_rows(None, None) == []
+    release_writer = {"a": [{"stage": "fhir", "resource_type": "Patient", "reason": "bad date", "count": 3}]}
+    manifest = {
+        "sources": [{"id": "a", "quarantined": 9}, {"id": "b", "quarantined": 4, "quarantine_reasons": {"r": 4}}]
+    }
+    rows = quarantine_rows(manifest, release_writer)
+    assert {(r["source_id"], r["reason"], r["count"]) for r in rows} == {("a", "bad date", 3), ("b", "r", 4)}
     assert quarantine_rows({"sources": "nonsense"}, ["nonsense"]) == []
 
 
