@@ -87,11 +87,11 @@ def _fail(element: str, message: str) -> ViewDefinitionError:
     return ViewDefinitionError(f"{element}: {message}" if element else message)
 
 
-def _compile(compiler: Compiler, text: object, element: str) -> Compiled:
+def _compile(compiler: Compiler, text: object, element: str, focus_type: str | None = None) -> Compiled:
     if not isinstance(text, str) or not text.strip():
         raise _fail(element, "a FHIRPath expression (non-empty string) is required")
     try:
-        return compiler.compile_text(text)
+        return compiler.compile_text(text, focus_type)
     except FhirPathSyntaxError as exc:
         raise _fail(element, f"invalid FHIRPath: {exc}") from exc
     except RecursionError as exc:
@@ -126,7 +126,8 @@ class _Builder:
     def __init__(self, compiler: Compiler) -> None:
         self.compiler = compiler
 
-    def select(self, raw: object, element: str) -> SelectSpec:
+    def select(self, raw: object, element: str, context: str | None) -> SelectSpec:
+        """One selection structure; `context` is the static FHIR type of the node it runs on."""
         if not isinstance(raw, dict):
             raise _fail(element, "a select must be an object")
         unknown = set(raw) - SELECT_KEYS
@@ -138,17 +139,25 @@ class _Builder:
         iterate = None
         if "forEach" in raw or "forEachOrNull" in raw:
             key = directives[0]
-            iterate = _compile(self.compiler, raw[key], f"{element}.{key}")
+            iterate = _compile(self.compiler, raw[key], f"{element}.{key}", context)
+            context = iterate.type
         repeat: list[Compiled] = []
         if "repeat" in raw:
             paths = raw["repeat"]
             if not isinstance(paths, list) or not paths:
                 raise _fail(f"{element}.repeat", "must be a non-empty array of FHIRPath expressions")
-            repeat = [_compile(self.compiler, p, f"{element}.repeat[{i}]") for i, p in enumerate(paths)]
-        columns = [self.column(c, f"{element}.column[{i}]") for i, c in enumerate(self._array(raw, "column", element))]
-        selects = [self.select(s, f"{element}.select[{i}]") for i, s in enumerate(self._array(raw, "select", element))]
+            repeat = [_compile(self.compiler, p, f"{element}.repeat[{i}]", context) for i, p in enumerate(paths)]
+            kinds = {r.type for r in repeat}
+            context = kinds.pop() if len(kinds) == 1 else None
+        columns = [
+            self.column(c, f"{element}.column[{i}]", context) for i, c in enumerate(self._array(raw, "column", element))
+        ]
+        selects = [
+            self.select(s, f"{element}.select[{i}]", context) for i, s in enumerate(self._array(raw, "select", element))
+        ]
         branches = [
-            self.select(s, f"{element}.unionAll[{i}]") for i, s in enumerate(self._array(raw, "unionAll", element))
+            self.select(s, f"{element}.unionAll[{i}]", context)
+            for i, s in enumerate(self._array(raw, "unionAll", element))
         ]
         self._check_union(branches, element)
         spec = SelectSpec(element, columns, selects, branches, iterate, "forEachOrNull" in raw, repeat)
@@ -184,14 +193,14 @@ class _Builder:
                         f"column {b.name!r} has type {b.fhir_type}, unionAll[0] has {a.fhir_type}",
                     )
 
-    def column(self, raw: object, element: str) -> ColumnSpec:
+    def column(self, raw: object, element: str, context: str | None) -> ColumnSpec:
         if not isinstance(raw, dict):
             raise _fail(element, "a column must be an object")
         unknown = set(raw) - COLUMN_KEYS
         if unknown:
             raise _fail(element, f"unknown element(s) {', '.join(sorted(unknown))}")
         path = raw.get("path")
-        compiled = _compile(self.compiler, path, f"{element}.path")
+        compiled = _compile(self.compiler, path, f"{element}.path", context)
         name = raw.get("name")
         if name is None and isinstance(path, str) and SQL_NAME.match(path):
             name = path
@@ -232,14 +241,14 @@ def build_view(view: object) -> ViewSpec:
     if status is not None and status not in {"draft", "active", "retired", "unknown"}:
         raise _fail("status", f"{status!r} is not one of draft, active, retired, unknown")
     constants = _constants(view)
-    compiler = Compiler(constants)
+    compiler = Compiler(constants, resource)
     selects = view.get("select")
     if isinstance(selects, dict):
         selects = [selects]
     if not isinstance(selects, list) or not selects:
         raise _fail("select", "at least one select is required")
     builder = _Builder(compiler)
-    root = SelectSpec("", selects=[builder.select(s, f"select[{i}]") for i, s in enumerate(selects)])
+    root = SelectSpec("", selects=[builder.select(s, f"select[{i}]", resource) for i, s in enumerate(selects)])
     columns = root.all_columns()
     seen: dict[str, str] = {}
     for column in columns:

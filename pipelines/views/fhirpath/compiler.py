@@ -7,7 +7,8 @@ compile time; the only run-time state is the Env (current resource, %rowIndex, $
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -165,11 +166,25 @@ def typed_member_fn(base: Fn | None, name: str, type_name: str) -> Fn:
 class Compiler:
     """Compiles expressions against a fixed set of constants."""
 
-    def __init__(self, constants: Mapping[str, object] | None = None) -> None:
+    def __init__(self, constants: Mapping[str, object] | None = None, resource_type: str | None = None) -> None:
         self.constants = dict(constants or {})
+        self.resource_type = resource_type
+        self.focus_type: str | None = resource_type  # FHIR type of $this, for static typing
 
-    def compile_text(self, text: str) -> Compiled:
-        return self.compile(parse(text))
+    def compile_text(self, text: str, focus_type: str | None = None) -> Compiled:
+        """Compile with `focus_type` as the static type of the input (default: the resource type)."""
+        with self.focused(focus_type or self.resource_type):
+            return self.compile(parse(text))
+
+    @contextmanager
+    def focused(self, focus_type: str | None) -> Iterator[None]:
+        """Compile sub-expressions whose input ($this) has static type `focus_type`."""
+        saved = self.focus_type
+        self.focus_type = focus_type
+        try:
+            yield
+        finally:
+            self.focus_type = saved
 
     def compile(self, node: Node) -> Compiled:
         if isinstance(node, Literal):
@@ -207,7 +222,7 @@ class Compiler:
                 return [i for i in focus if type(i) is dict and i.get("resourceType") == name]
 
             return Compiled(resource_filter, name)
-        return Compiled(path_fn(None, [name]))
+        return Compiled(path_fn(None, [name]), _walk(self.focus_type, [name]))
 
     def _member(self, node: Member) -> Compiled:
         names = [node.name]
@@ -216,8 +231,9 @@ class Compiler:
             names.insert(0, target.name)
             target = target.target
         if isinstance(target, Identifier) and not target.name[0].isupper():
-            return Compiled(path_fn(None, [target.name, *names]))
-        return Compiled(path_fn(self.compile(target).fn, names))
+            return Compiled(path_fn(None, [target.name, *names]), _walk(self.focus_type, [target.name, *names]))
+        base = self.compile(target)
+        return Compiled(path_fn(base.fn, names), _walk(base.type, names))
 
     def _variable(self, name: str) -> Compiled:
         if name in self.constants:
@@ -228,7 +244,7 @@ class Compiler:
         if name == "rowIndex":
             return Compiled(lambda focus, env: [env.row_index], "integer", is_row_index=True)
         if name in {"resource", "context", "rootResource"}:
-            return Compiled(lambda focus, env: [] if env.resource is None else [env.resource])
+            return Compiled(lambda focus, env: [] if env.resource is None else [env.resource], self.resource_type)
         if name in BUILTIN_VARIABLES:
             fixed = BUILTIN_VARIABLES[name]
             return Compiled(lambda focus, env: [fixed], "string")
@@ -236,7 +252,7 @@ class Compiler:
 
     def _special(self, name: str) -> Compiled:
         if name == "$this":
-            return Compiled(identity)
+            return Compiled(identity, self.focus_type)
         if name == "$index":
             return Compiled(lambda focus, env: [env.index], "integer")
         return Compiled(lambda focus, env: list(env.total))
@@ -272,6 +288,18 @@ class Compiler:
             return [bool(as_of_type.fn(focus, env))]
 
         return Compiled(is_fn, "boolean")
+
+
+def _walk(type_name: str | None, names: list[str]) -> str | None:
+    """The static FHIR type at the end of a member path, or None when the model does not say."""
+    from fhirmony.views.model import element
+
+    for name in names:
+        found = element(type_name, name)
+        if found is None or found[0] == "[x]":
+            return None
+        type_name = found[0]
+    return type_name
 
 
 def _kind_of(value: object) -> str | None:

@@ -64,7 +64,8 @@ def simple(
             _arity(node, low, high)
             source = compiler.input_of(node)
             src = source.fn
-            args = [compiler.compile(a).fn for a in node.args]
+            with compiler.focused(source.type):
+                args = [compiler.compile(a).fn for a in node.args]
             kind = result(source.type) if callable(result) else result
             if not args:
                 return Compiled(lambda focus, env: impl(src(focus, env)), kind)
@@ -238,9 +239,10 @@ def _superset_of(items: list, other: list) -> list:
 
 def _per_item(compiler: Compiler, node: Call) -> tuple[Callable[[list, Env], list], Callable[[list, Env], list]]:
     """Input and a criterion evaluated once per input item ($this = item, $index = position)."""
-    source = compiler.input_of(node).fn
-    criterion = compiler.compile(node.args[0]).fn
-    return source, criterion
+    source = compiler.input_of(node)
+    with compiler.focused(source.type):
+        criterion = compiler.compile(node.args[0]).fn
+    return source.fn, criterion
 
 
 @register("where")
@@ -275,7 +277,9 @@ def _select(compiler: Compiler, node: Call) -> Compiled:
         env.index = saved
         return out
 
-    return Compiled(fn, compiler.compile(node.args[0]).type)
+    with compiler.focused(compiler.input_of(node).type):
+        result_type = compiler.compile(node.args[0]).type
+    return Compiled(fn, result_type)
 
 
 @register("exists")
@@ -348,18 +352,25 @@ def _aggregate(compiler: Compiler, node: Call) -> Compiled:
 @register("iif")
 def _iif(compiler: Compiler, node: Call) -> Compiled:
     _arity(node, 2, 3)
-    source = compiler.input_of(node).fn
-    criterion = compiler.compile(node.args[0]).fn
-    then = compiler.compile(node.args[1])
-    otherwise = compiler.compile(node.args[2]).fn if len(node.args) > 2 else None
+    source_compiled = compiler.input_of(node)
+    source = source_compiled.fn
+    with compiler.focused(source_compiled.type):
+        criterion = compiler.compile(node.args[0]).fn
+        then = compiler.compile(node.args[1])
+        otherwise_compiled = compiler.compile(node.args[2]) if len(node.args) > 2 else None
+    otherwise = otherwise_compiled.fn if otherwise_compiled else None
+    same_type = otherwise_compiled is None or otherwise_compiled.type == then.type
+    return Compiled(_iif_fn(source, criterion, then.fn, otherwise), then.type if same_type else None)
 
+
+def _iif_fn(source: Callable, criterion: Callable, then: Callable, otherwise: Callable | None) -> Callable:
     def fn(focus: list, env: Env) -> list:
         items = source(focus, env)
         if to_boolean(criterion(items, env)) is True:
-            return then.fn(items, env)
+            return then(items, env)
         return otherwise(items, env) if otherwise else []
 
-    return Compiled(fn, then.type)
+    return fn
 
 
 @register("ofType")
