@@ -18,6 +18,7 @@ from fhirmony.fhir.validate import validation_problem
 from fhirmony.sources import SourceRecord, reader_for
 from fhirmony.sources.mapping import MappingError, load_mapping
 from fhirmony.sources.mapping.units import ConversionError, convert
+from tests.conftest import shared_path
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "schemas" / "mappings"
 
@@ -363,3 +364,31 @@ def test_gzip_files_are_read_like_plain_ones(tmp_path: Path) -> None:
     (record,) = records(source)
     assert record.origin.file == "people.csv.gz" and record.resource is not None
     assert record.resource["birthDate"] == "1990-02-01"
+
+
+@pytest.mark.shared
+def test_mimic_iv_hosp_through_a_mapping(tmp_path: Path) -> None:
+    """Real data nobody here wrote: gzip, ICD-9/10 told apart by a column, a composite-key join."""
+    hosp = shared_path("data", "mimic-iv-demo-2.2", "hosp")
+    source = SourceConfig(
+        id="mimic", country="US", format="csv", path=hosp, licence="ODbL-1.0", mapping=MAPPINGS / "mimic-iv-hosp.yaml"
+    )
+    rows = records(source)
+    assert [r for r in rows if r.error] == []
+    counts: dict[str, int] = {}
+    for record in rows:
+        counts[record.resource_type] = counts.get(record.resource_type, 0) + 1
+    assert counts == {"Patient": 100, "Encounter": 275, "Condition": 4506}
+    assert all(validation_problem(r.resource) is None for r in rows if r.resource)
+    codes = {
+        (c["system"].rsplit("/", 1)[-1], c["code"], c.get("display"))
+        for r in rows
+        if r.resource_type == "Condition"
+        for c in (r.resource or {})["code"]["coding"]
+    }
+    assert ("icd-9-cm", "E849.7", "Accidents occurring in residential institution") in codes
+    assert ("icd-9-cm", "413.9", "Other and unspecified angina pectoris") in codes
+    assert any(system == "icd-10-cm" and code == "E11.9" for system, code, _ in codes)
+    assert all(display for _, _, display in codes)  # every code found in d_icd_diagnoses
+    encounter = next(r.resource for r in rows if r.resource_type == "Encounter")
+    assert encounter is not None and encounter["period"]["start"] == "2196-02-24T14:38:00-05:00"

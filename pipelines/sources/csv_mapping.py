@@ -152,18 +152,20 @@ class CsvMappingReader:
         with _open_text(path, options.encoding, "replace") as handle:
             reader = csv.reader(handle, delimiter=options.delimiter, quotechar=options.quotechar)
             header = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
-            for column in (table.key, *table.columns):
+            assert table.key is not None
+            for column in (*table.key.fields, *table.columns):
                 if column not in header:
                     raise MappingError(
                         f"{file_name}:1: column {column!r} used by {self.mapping.path.name}: "
                         f"{table.label} is not in the file (columns: {', '.join(header)})"
                     )
-            key_at = header.index(table.key)
-            positions = [(column, header.index(column)) for column in table.columns]
             for fields in reader:
                 if len(fields) != len(header):
                     continue  # a lookup row that does not parse leaves its key unmapped: the join reports it
-                entries.setdefault(fields[key_at].strip(), {c: fields[i].strip() for c, i in positions})
+                row = {column: value.strip() for column, value in zip(header, fields, strict=True)}
+                key = table.key.render(row)
+                if key is not None:
+                    entries.setdefault(key, {column: row[column] for column in table.columns})
         return entries
 
 

@@ -38,14 +38,15 @@ class RowMapper:
         row = {column: "" if (text := value.strip()) in nulls else text for column, value in fields.items()}
         problems: list[Problem] = []
         for join in self.rule.joins:
-            key = row.get(join.column, "")
-            if not key:
+            key = join.key.render(row)
+            if key is None:
                 if join.required:
+                    empty = ", ".join(join.key.empty_fields(row))
                     problems.append(
                         (
                             join.label,
                             MISSING,
-                            f"column {join.column} is empty (the join on table {join.table} requires a value)",
+                            f"column {empty} is empty (the join on table {join.table} requires a value)",
                         )
                     )
                 continue
@@ -53,7 +54,7 @@ class RowMapper:
             if entry is None:
                 if join.required:
                     problems.append(
-                        (join.label, UNMAPPED, f"{key!r} (column {join.column}) is not in table {join.table}")
+                        (join.label, UNMAPPED, f"{key!r} ({_key_source(join.key)}) is not in table {join.table}")
                     )
                 continue
             if isinstance(entry, dict):
@@ -219,6 +220,10 @@ class RowMapper:
             except ValueError:
                 raise _Invalid(INVALID, f"molar mass {text!r} is not a number") from None
         return rule.molar_mass
+
+
+def _key_source(key: Template) -> str:
+    return f"column {key.fields[0]}" if key.text == f"{{{key.fields[0]}}}" else f"key {key.text!r}"
 
 
 def _where(rule: FieldRule, row: dict[str, str]) -> str:

@@ -126,7 +126,7 @@ class FieldRule:
 @dataclass(frozen=True, slots=True)
 class Join:
     table: str
-    column: str  # whose value is looked up in the table's keys
+    key: Template  # `{analysekode}`, or a composite `{icd_version}|{icd_code}`, looked up in the table
     alias: str
     required: bool
     label: str
@@ -138,7 +138,7 @@ class Table:
     label: str
     values: dict[str, Any] | None = None  # inline
     file: str | None = None  # or read from a file of the extract
-    key: str = ""
+    key: Template | None = None  # of a file table: its key column, or a composite like `{a}|{b}`
     columns: tuple[str, ...] = ()
     options: CsvOptions = field(default_factory=CsvOptions)
 
@@ -180,7 +180,8 @@ class FileRule:
         for name in self.id.fields:
             need(name, f"files[{self.index}].id")
         for join in self.joins:
-            need(join.column, join.label)
+            for name in join.key.fields:
+                need(name, join.label)
         for rule in self.fields:
             if rule.column:
                 need(rule.column, rule.label)

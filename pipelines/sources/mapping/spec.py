@@ -182,7 +182,7 @@ class _Compiler:
             name,
             key,
             file=self.text(node["file"], f"{key}.file"),
-            key=self.text(node["key"], f"{key}.key"),
+            key=self.key_template(node["key"], f"{key}.key"),
             columns=tuple(str(c) for c in columns),
             options=options,
         )
@@ -249,7 +249,15 @@ class _Compiler:
         if not isinstance(required, bool):
             raise self.fail(f"{key}.required", "must be true or false")
         alias = self.text(node.get("as", table), f"{key}.as")
-        return Join(table, self.text(node["column"], f"{key}.column"), alias, required, key)
+        return Join(table, self.key_template(node["column"], f"{key}.column"), alias, required, key)
+
+    def key_template(self, node: Any, key: str) -> Template:
+        """A column name (`analysekode`) or a template of several (`{icd_version}|{icd_code}`)."""
+        text = self.text(node, key)
+        template = self.template(text if "{" in text else f"{{{text}}}", key)
+        if not template.fields:
+            raise self.fail(key, f"{text!r} names no column")
+        return template
 
     def field(self, key: str, path: str, node: Any, tables: dict[str, Table]) -> FieldRule:
         steps = parse_path(path)
