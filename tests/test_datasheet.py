@@ -72,3 +72,4 @@ def test_without_answers_more_is_unanswered(release: Path) -> None:
 def test_source_counts_and_quarantine_appear(release: Path) -> None:
     text = write_datasheet(release, None)[0].read_text()
     assert "| de-mii | 37 | 36 | 1 |" in text
+    assert "in proportions train 80 / validation 10 / test 10 within every country" in text

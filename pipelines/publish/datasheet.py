@@ -154,14 +154,17 @@ def _relationships(f: Facts) -> list[Fact]:
 
 def _splits(f: Facts) -> list[Fact]:
     shares = f["privacy"].get("split_ratios") or {}
-    ratios = " / ".join(f"{name} {share}" for name, share in shares.items())
+    ratios = " / ".join(f"{name} {shares[name]}" for name in ("train", "validation", "test") if name in shares)
     out: list[Fact] = [
         "Patient-level splits, deterministic from the patient pseudonym (stable across releases made with the "
         f"same key), in proportions {ratios or 'train/validation/test'} within every country; all rows of a "
         "patient share the patient's split."
     ]
     if f["patients_by_split"]:
-        out.append(Table(["split", "patients"], [[k, v] for k, v in sorted(f["patients_by_split"].items())]))
+        counts = f["patients_by_split"]
+        out.append(
+            Table(["split", "patients"], [[k, counts[k]] for k in ("train", "validation", "test") if k in counts])
+        )
     return out
 
 
