@@ -321,6 +321,8 @@ def _literal(node: Literal) -> Compiled:
     return Compiled(lambda focus, env: [value], node.kind if node.kind != "Quantity" else "Quantity")
 
 
-def compile_path(text: str, constants: Mapping[str, object] | None = None) -> Compiled:
-    """Parse and compile one expression (constants by name, without %)."""
-    return Compiler(constants).compile_text(text)
+def compile_path(
+    text: str, constants: Mapping[str, object] | None = None, resource_type: str | None = None
+) -> Compiled:
+    """Parse and compile one expression (constants by name, without %) on a resource type."""
+    return Compiler(constants, resource_type).compile_text(text)

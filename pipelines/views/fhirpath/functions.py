@@ -55,16 +55,21 @@ def register(name: str, *aliases: str) -> Callable[[Builder], Builder]:
 
 
 def simple(
-    name: str, low: int = 0, high: int = 0, result: str | Callable[[str | None], str | None] | None = None
+    name: str,
+    low: int = 0,
+    high: int = 0,
+    result: str | Callable[[str | None], str | None] | None = None,
+    at_root: bool = False,
 ) -> Callable[[Callable[..., list]], Callable[..., list]]:
-    """Register `impl(items, *args)` whose arguments are evaluated once against the input collection."""
+    """Register `impl(items, *args)` whose arguments are evaluated once: against the input collection,
+    or with `at_root` against the expression's focus ($this), as for union/combine/exclude."""
 
     def wrap(impl: Callable[..., list]) -> Callable[..., list]:
         def builder(compiler: Compiler, node: Call) -> Compiled:
             _arity(node, low, high)
             source = compiler.input_of(node)
             src = source.fn
-            with compiler.focused(source.type):
+            with compiler.focused(compiler.focus_type if at_root else source.type):
                 args = [compiler.compile(a).fn for a in node.args]
             kind = result(source.type) if callable(result) else result
             if not args:
@@ -72,7 +77,8 @@ def simple(
 
             def fn(focus: list, env: Env) -> list:
                 items = src(focus, env)
-                return impl(items, *(a(items, env) for a in args))
+                context = focus if at_root else items
+                return impl(items, *(a(context, env) for a in args))
 
             return Compiled(fn, kind)
 
@@ -207,32 +213,32 @@ def _any_false(items: list) -> list:
     return [any(i is False for i in items)]
 
 
-@simple("union", 1, 1, result=None)
+@simple("union", 1, 1, result=None, at_root=True)
 def _union(items: list, other: list) -> list:
     return union(items, other)
 
 
-@simple("combine", 1, 1, result=None)
+@simple("combine", 1, 1, result=None, at_root=True)
 def _combine(items: list, other: list) -> list:
     return items + other
 
 
-@simple("intersect", 1, 1, result=same)
+@simple("intersect", 1, 1, result=same, at_root=True)
 def _intersect(items: list, other: list) -> list:
     return [i for i in union(items, []) if any(equals(i, o) is True for o in other)]
 
 
-@simple("exclude", 1, 1, result=same)
+@simple("exclude", 1, 1, result=same, at_root=True)
 def _exclude(items: list, other: list) -> list:
     return [i for i in items if not any(equals(i, o) is True for o in other)]
 
 
-@simple("subsetOf", 1, 1, result="boolean")
+@simple("subsetOf", 1, 1, result="boolean", at_root=True)
 def _subset_of(items: list, other: list) -> list:
     return [all(any(equals(i, o) is True for o in other) for i in items)]
 
 
-@simple("supersetOf", 1, 1, result="boolean")
+@simple("supersetOf", 1, 1, result="boolean", at_root=True)
 def _superset_of(items: list, other: list) -> list:
     return [all(any(equals(o, i) is True for i in items) for o in other)]
 
