@@ -164,8 +164,18 @@ def _plan(
     spec: CheckSpec, columns: Mapping[str, str], frame: pd.DataFrame, terms: Mapping[str, Any], now: pd.Timestamp
 ) -> _Plan:
     plan = _expectation(spec, columns, frame, terms, now)
-    plan.columns = tuple(sorted(set(columns.values())))
+    plan.columns = tuple(sorted(set(columns.values()) | set(plan.columns)))
     return plan
+
+
+def _day_column(frame: pd.DataFrame, column: str) -> str:
+    """A derived column of `column` truncated to the day (FHIR dates and dateTimes compared at the
+    coarser precision: an end date of 2020-01-01 is not before a start at 2020-01-01T10:00)."""
+    name = f"{column}__day"
+    if name not in frame.columns:
+        values = frame[column]
+        frame[name] = values.dt.floor("D") if pd.api.types.is_datetime64_any_dtype(values) else values
+    return name
 
 
 def _expectation(
@@ -216,11 +226,13 @@ def _expectation(
         )
         return _Plan(spec, expectation, "nonnull", _value_sampler(col, scope))
     if check == "plausible_start_before_end":
-        end = columns[p["end_field"]]
+        start, end = _day_column(frame, col), _day_column(frame, columns[p["end_field"]])
         expectation = gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=end, column_B=col, or_equal=True, ignore_row_if="either_value_is_missing", **extra
+            column_A=end, column_B=start, or_equal=True, ignore_row_if="either_value_is_missing", **extra
         )
-        return _Plan(spec, expectation, "nonnull", _pair_sampler(col, end))
+        plan = _Plan(spec, expectation, "nonnull", _pair_sampler(start, end))
+        plan.columns = (start, end)
+        return plan
     if check == "duplicate_records":
         names = [columns[c] for c in p["columns"]]
         expectation = gxe.ExpectCompoundColumnsToBeUnique(column_list=names, **extra)

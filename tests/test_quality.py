@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from test_quality_fixtures import encounters, observations, patients
+from test_quality_fixtures import encounters, observations, patients, ts
 
 from fhirmony.quality import CheckResult, load_catalogue, run_table_checks
 from fhirmony.quality.catalogue import CatalogueError
@@ -149,3 +149,18 @@ def test_catalogue_errors_name_the_entry(tmp_path) -> None:
     (tmp_path / "checks.yaml").write_text("- check: no_such_check\n  targets: {patient: [id]}\n")
     with pytest.raises(CatalogueError, match=r"entry 1.*no_such_check"):
         load_catalogue(tmp_path)
+
+
+def test_start_before_end_compares_by_day() -> None:
+    start = [ts(2021, 1, 1, 10), ts(2021, 1, 1, 10), ts(2021, 1, 2)]
+    end = [ts(2021, 1, 1), ts(2020, 12, 31, 23), None]  # same day (date-only end): fine; the day before: not
+    table = pa.table(
+        {
+            "id": ["e1", "e2", "e3"],
+            "period_start": pa.array(start, pa.timestamp("us", tz="UTC")),
+            "period_end": pa.array(end, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    results = {r.check_id: r for r in run_table_checks("encounter", table, source_id="s", country="DE")}
+    check = results["plausible_start_before_end:encounter.start"]
+    assert (check.status, check.violating, check.total, check.sample) == ("failed", 1, 2, ["e2"])
