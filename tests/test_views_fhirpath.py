@@ -15,6 +15,7 @@ PATIENT = {
     "active": True,
     "gender": "female",
     "birthDate": "1970-06",
+    "_birthDate": {"extension": [{"url": "http://x/time", "valueDateTime": "1970-06-01T10:00:00Z"}]},
     "name": [
         {"use": "official", "family": "Smith", "given": ["Ann", "Bea"]},
         {"use": "nickname", "family": "Jones", "given": ["Cat"]},
@@ -62,6 +63,8 @@ def ev(expression: str, resource: dict = PATIENT, **constants: object) -> list:
         ("deceased.ofType(dateTime).exists()", [True]),
         ("deceased is dateTime", [True]),
         ("extension('http://x/birthsex').value.ofType(code)", ["F"]),
+        ("birthDate.extension('http://x/time').value.ofType(dateTime)", ["1970-06-01T10:00:00Z"]),
+        ("Patient.birthDate.extension('http://x/birthsex').exists()", [False]),
         ("generalPractitioner.getReferenceKey(Practitioner)", ["9"]),
         ("generalPractitioner.getReferenceKey(Patient)", []),
         ("managingOrganization.getReferenceKey(Organization)", ["abc"]),

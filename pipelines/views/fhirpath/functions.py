@@ -411,20 +411,31 @@ BUILDERS["as"] = _of_type
 
 @register("extension")
 def _extension(compiler: Compiler, node: Call) -> Compiled:
+    """extension(url) on elements, including primitives whose extensions sit in `_name` (FHIR JSON)."""
     _arity(node, 1, 1)
     source = compiler.input_of(node).fn
     url_fn = compiler.compile(node.args[0]).fn
+    target = node.target
+    primitive: tuple[Callable[[list, Env], list], str] | None = None
+    if isinstance(target, Member):
+        primitive = (compiler.compile(target.target).fn, "_" + target.name)
+    elif isinstance(target, Identifier) and not target.name[0].isupper():
+        primitive = (lambda focus, env: focus, "_" + target.name)
 
     def fn(focus: list, env: Env) -> list:
         items = source(focus, env)
         url = _string_arg(url_fn(items, env), "extension")
-        out = []
-        for item in items:
-            if type(item) is dict:
-                for ext in item.get("extension") or ():
-                    if type(ext) is dict and ext.get("url") == url:
-                        out.append(ext)
-        return out
+        holders = [i for i in items if type(i) is dict]
+        if primitive is not None:
+            for parent in primitive[0](focus, env):
+                shadow = parent.get(primitive[1]) if type(parent) is dict else None
+                holders.extend(s for s in (shadow if type(shadow) is list else [shadow]) if type(s) is dict)
+        return [
+            ext
+            for holder in holders
+            for ext in holder.get("extension") or ()
+            if type(ext) is dict and ext.get("url") == url
+        ]
 
     return Compiled(fn, "Extension")
 
