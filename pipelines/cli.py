@@ -99,6 +99,24 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_describe(args: argparse.Namespace) -> int:
+    import json
+
+    from fhirmony.api import describe
+
+    print(json.dumps(describe(args.release, home=Home.from_env()), indent=2, default=str))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    import json
+
+    from fhirmony.api import diff
+
+    print(json.dumps(diff(args.a, args.b, home=Home.from_env()), indent=2, default=str))
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     from fhirmony.publish.release import resolve_release, verify_manifest
 
@@ -172,6 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("-o", "--output", help="output file for csv or parquet")
     query.add_argument("--max-rows", type=int, default=40, help="rows shown in table format")
     query.set_defaults(handler=cmd_query)
+
+    describe = commands.add_parser(
+        "describe", help="tables, columns, rows, countries, splits and licence of a release (JSON)"
+    )
+    describe.add_argument("release", help="release id or folder")
+    describe.set_defaults(handler=cmd_describe)
+
+    diff = commands.add_parser("diff", help="what changed between two releases: rows, schema, quality (JSON)")
+    diff.add_argument("a", help="older release id or folder")
+    diff.add_argument("b", help="newer release id or folder")
+    diff.set_defaults(handler=cmd_diff)
 
     verify = commands.add_parser("verify", help="re-hash every file of a release against its manifest")
     verify.add_argument("release", nargs="?", help="release id or folder (default: the newest)")

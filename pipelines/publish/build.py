@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from fhirmony.config import ProjectConfig, SourceConfig
 from fhirmony.home import Home
 from fhirmony.progress import Emit, stderr_emit
 from fhirmony.publish.release import (
-    DataFile,
     build_catalog,
     copy_tables,
     finalize,
@@ -115,7 +113,7 @@ def publish_release(
     config: ProjectConfig, home: Home, views: list[CompiledView], *, emit: Emit | None = None
 ) -> PublishOutcome:
     """Build `releases/<id>/` from every source's deidentified tables; returns where and what."""
-    from fhirmony.privacy import load_profile
+    from fhirmony.privacy import column_plan, k_anonymity_report, load_key, load_profile, redact_quarantine_summary
     from fhirmony.publish.croissant import write_croissant
     from fhirmony.publish.datasheet import write_datasheet
     from fhirmony.publish.licences import derive_licence
@@ -130,6 +128,10 @@ def publish_release(
     try:
         say(f"[release] {release_id}: writing Parquet")
         data_files = copy_tables(home, config, tables, staging, DEIDENTIFIED)
+        profile = load_profile(config.privacy.profile)
+        say("[release] measuring re-identification risk (k-anonymity, l-diversity)")
+        privacy = k_anonymity_report(staging / "data", profile, k=config.privacy.k_threshold)
+        privacy["columns"] = {view.name: column_plan(view.name, output_schema(view), profile) for view in views}
         build_catalog(staging, tables)
         say("[release] running release-level checks")
         results = [CheckResult.from_dict(r) for source in config.sources for r in stored_results(home, source.id)]
@@ -140,14 +142,10 @@ def publish_release(
             names = ", ".join(f"{r['check']} on {r['table']}" for r in fatal)
             raise ReleaseBlocked(f"release {release_id} not published: fatal release checks failed: {names}")
         write_results(staging, results + release_results)
-        (staging / "quality" / "quarantine.json").write_bytes(
-            orjson.dumps(quarantine_summary(home, config), option=orjson.OPT_INDENT_2)
-        )
+        redacted = redact_quarantine_summary(quarantine_summary(home, config), load_key(config.privacy))
+        (staging / "quality" / "quarantine.json").write_bytes(orjson.dumps(redacted, option=orjson.OPT_INDENT_2))
         sources = [source_facts(home, source) for source in config.sources]
-        licence, attribution = derive_licence(config.sources)
-        if config.release.licence:
-            licence = config.release.licence
-        profile = load_profile(config.privacy.profile)
+        licence, attribution = derive_licence(config.sources, declared=config.release.licence)
         manifest = {
             "id": release_id,
             "name": config.release.name,
@@ -159,7 +157,7 @@ def publish_release(
             "licence": licence,
             "attribution": attribution,
             "fhir": {"version": "4.0.1", "validated_with": "fhir.resources.R4B (FHIR 4.3.0 models)"},
-            "privacy": assess_privacy(profile, data_files, views),
+            "privacy": privacy,
             "sources": sources,
             "tables": _table_facts(data_files, views),
             "previous_release": previous[0]["id"] if previous else None,
@@ -178,31 +176,6 @@ def publish_release(
     return PublishOutcome(
         release_id, final, orjson.loads((final / manifest_path.name).read_bytes()), len(release_results), failures
     )
-
-
-def assess_privacy(profile: Any, data_files: list[DataFile], views: list[CompiledView]) -> dict[str, Any]:
-    """k-anonymity and l-diversity over the release's patient table; with the profile's suppression,
-    patients in classes smaller than k are removed from every table. Returns manifest["privacy"]."""
-    import pyarrow.parquet as pq
-
-    from fhirmony.privacy import column_plan, measure_risk, privacy_report, suppress
-
-    def table(name: str) -> Any:
-        parts = [pq.read_table(f.path) for f in data_files if f.table == name]
-        return pa.concat_tables(parts, promote_options="permissive") if parts else None
-
-    patient = table("patient")
-    if patient is None:
-        return privacy_report(profile)
-    sensitive = table(profile.sensitive[0]) if profile.sensitive else None
-    risk = measure_risk(patient, profile, sensitive=sensitive)
-    if profile.suppress_below_k and risk.below_k:
-        for data_file in data_files:
-            kept = suppress(pq.read_table(data_file.path), risk.below_k)
-            pq.write_table(kept, data_file.path, compression="zstd")
-        risk.report["suppression"]["patients_suppressed"] = len(risk.below_k)
-    columns = {view.name: column_plan(view.name, output_schema(view), profile) for view in views}
-    return privacy_report(profile, risk.report, columns)
 
 
 def _table_facts(data_files: list, views: list[CompiledView]) -> dict[str, Any]:

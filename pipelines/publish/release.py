@@ -70,6 +70,7 @@ def build_catalog(staging: Path, tables: list[str]) -> Path:
     path = staging / CATALOG
     con = duckdb.connect(str(path))
     try:
+        con.execute(f"SET file_search_path = '{staging.as_posix()}'")  # views bind relative to the release
         for table in tables:
             if any((staging / "data" / table).glob("*/*.parquet")):
                 con.execute(
