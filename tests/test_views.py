@@ -121,3 +121,30 @@ def test_committed_data_dictionary_is_current() -> None:
     from fhirmony.views.dictionary import render_markdown
 
     assert (REPO / "docs" / "data-dictionary.md").read_text() == render_markdown(load_views(VIEWS))
+
+
+def test_cli_run_writes_parquet_with_the_view_schema(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from fhirmony.cli import main
+
+    source = tmp_path / "Patient.ndjson"
+    source.write_text(json.dumps({"resourceType": "Patient", "id": "a", "birthDate": "1980"}) + "\n")
+    out = tmp_path / "out" / "patient.parquet"
+    assert main(["views", "run", str(VIEWS / "patient.json"), str(source), "-o", str(out)]) == 0
+    table = pq.read_table(out)
+    assert table.schema.equals(load_view(VIEWS / "patient.json").schema, check_metadata=False)
+    assert table.to_pylist()[0]["birth_date"] == date(1980, 1, 1)
+
+
+def test_harmonized_views_evaluate_real_synthea_data_without_errors() -> None:
+    from tests.conftest import shared_path
+
+    folder = shared_path("data", "synthea-bulk-ndjson-10")
+    for view in load_views(VIEWS):
+        files = sorted(folder.glob(f"{view.resource}.*.ndjson"))
+        batches = list(view.evaluate_ndjson(files))
+        assert [e for b in batches for e in b.errors] == [], view.name
+        if files and view.name != "observation_component":
+            table = pa.concat_tables([b.table for b in batches])
+            assert table.num_rows > 0 and table["patient_id"].null_count == 0, view.name

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from fhirmony.views.errors import FhirPathSyntaxError, ViewDefinitionError
 from fhirmony.views.fhirpath.compiler import Compiled, Compiler
+from fhirmony.views.types import fhir_type_name
 
 SQL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 RESOURCE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]*$")
@@ -217,8 +218,6 @@ class _Builder:
             if not isinstance(tag, dict) or not isinstance(tag.get("name"), str) or "value" not in tag:
                 raise _fail(f"{element}.tag[{j}]", "a tag needs a name and a value")
             tags[tag["name"]] = str(tag["value"])
-        from fhirmony.views.types import fhir_type_name
-
         fhir_type = fhir_type_name(declared) if declared else compiled.type
         description = raw.get("description", "")
         return ColumnSpec(name, path, compiled, fhir_type, collection, str(description), tags, element)  # type: ignore[arg-type]

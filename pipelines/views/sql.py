@@ -15,7 +15,18 @@ from decimal import Decimal
 
 from fhirmony.views.definition import ViewSpec
 from fhirmony.views.fhirpath.functions import REFERENCE_PATTERN
-from fhirmony.views.fhirpath.parser import Binary, Call, Identifier, Index, Literal, Member, Node, Unary, parse
+from fhirmony.views.fhirpath.parser import (
+    Binary,
+    Call,
+    Identifier,
+    Index,
+    Literal,
+    Member,
+    Node,
+    Unary,
+    Variable,
+    parse,
+)
 from fhirmony.views.fhirpath.values import normalize_type_name
 from fhirmony.views.model import choice_types, element
 
@@ -109,8 +120,6 @@ class _Translator:
             return self.binary(node, focus)
         if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Literal):
             return self.literal(-node.operand.value, node.operand.kind)  # type: ignore[operator]
-        from fhirmony.views.fhirpath.parser import Variable
-
         if isinstance(node, Variable) and node.name in self.constants:
             value = self.constants[node.name]
             return self.literal(value, "string" if isinstance(value, str) else "")
