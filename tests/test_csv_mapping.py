@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import textwrap
@@ -392,3 +393,32 @@ def test_mimic_iv_hosp_through_a_mapping(tmp_path: Path) -> None:
     assert all(display for _, _, display in codes)  # every code found in d_icd_diagnoses
     encounter = next(r.resource for r in rows if r.resource_type == "Encounter")
     assert encounter is not None and encounter["period"]["start"] == "2196-02-24T14:38:00-05:00"
+
+
+def test_a_row_the_csv_module_rejects_is_an_error_record_and_reading_goes_on(tmp_path: Path) -> None:
+    source = csv_source(
+        tmp_path / "src",
+        MINI,
+        {
+            "people.csv": f"id;sex;born;active;twin;first;middle\n1;K;01.01.1990;;;{'x' * 200};\n2;M;02.01.1990;;;;\n",
+        },
+    )
+    limit = csv.field_size_limit(100)
+    try:
+        rows = records(source)
+    finally:
+        csv.field_size_limit(limit)
+    assert [(r.origin.line, bool(r.error)) for r in rows] == [(2, True), (3, False)]
+    assert (rows[0].error or "").startswith("malformed row: field larger than field limit")
+
+
+def test_a_single_file_source(tmp_path: Path) -> None:
+    source = csv_source(
+        tmp_path / "src", MINI, {"people-9.csv": "id;sex;born;active;twin;first;middle\n9;K;01.01.1990;;;;\n"}
+    )
+    single = source.model_copy(update={"path": source.path / "people-9.csv"})
+    (record,) = records(single)
+    assert record.origin.file == "people-9.csv" and record.resource is not None
+    (tmp_path / "src" / "other.csv").write_text("x\n", encoding="utf-8")
+    with pytest.raises(MappingError, match="other.csv matches none of people\\*.csv"):
+        records(source.model_copy(update={"path": source.path / "other.csv"}))

@@ -52,9 +52,14 @@ class CsvMappingReader:
         return sorted(found)
 
     def records(self) -> Iterator[SourceRecord]:
+        matched = False
         for rule in self.mapping.files:
             for path in self._matches(rule.file, f"files[{rule.index}].file"):
+                matched = True
                 yield from self._read(rule, path)
+        if not matched:
+            patterns = ", ".join(rule.file for rule in self.mapping.files)
+            raise MappingError(f"{self.mapping.path}: files: {self.source.path.name} matches none of {patterns}")
 
     def _matches(self, pattern: str, key: str) -> list[Path]:
         if self.source.path.is_file():
@@ -74,9 +79,10 @@ class CsvMappingReader:
             reader = csv.reader(handle, delimiter=options.delimiter, quotechar=options.quotechar)
             header = self._header(reader, rule, options, name, check_bytes)
             width = len(header)
-            line = reader.line_num
-            for fields in reader:
-                start, line = line + 1, reader.line_num
+            for start, fields, problem in _rows(reader):
+                if problem is not None:
+                    yield _error(name, start, rule, where, f"malformed row: {problem}", "")
+                    continue
                 if not fields or (len(fields) == 1 and not fields[0].strip()):
                     continue
                 raw = options.delimiter.join(fields)
@@ -167,6 +173,21 @@ class CsvMappingReader:
                 if key is not None:
                     entries.setdefault(key, {column: row[column] for column in table.columns})
         return entries
+
+
+def _rows(reader: Any) -> Iterator[tuple[int, list[str], str | None]]:
+    """(first line, fields, None) per row, or (line, [], problem) where the csv module gives up on one."""
+    line = reader.line_num
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield line + 1, [], str(error)
+        else:
+            yield line + 1, fields, None
+        line = reader.line_num
 
 
 def _open_text(path: Path, encoding: str, errors: str) -> IO[str]:
