@@ -420,5 +420,5 @@ def test_a_single_file_source(tmp_path: Path) -> None:
     (record,) = records(single)
     assert record.origin.file == "people-9.csv" and record.resource is not None
     (tmp_path / "src" / "other.csv").write_text("x\n", encoding="utf-8")
-    with pytest.raises(MappingError, match="other.csv matches none of people\\*.csv"):
+    with pytest.raises(MappingError, match=r"other\.csv matches none of people\*\.csv"):
         records(source.model_copy(update={"path": source.path / "other.csv"}))
