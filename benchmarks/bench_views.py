@@ -123,23 +123,25 @@ def fhirpathpy_runner(definition: dict) -> Callable[[dict], list[dict]]:
     model = models["r4"]
     compiled: dict[str, Callable] = {}
 
-    def run(path: str, node: object) -> list:
+    def run(path: str, node: object, variables: dict) -> list:
         if path not in compiled:
             compiled[path] = fhirpathpy.compile(path, model, options)
-        return compiled[path](node, {})
+        return compiled[path](node, variables)
 
-    def select(sel: dict, node: object) -> list[dict]:
-        foci = [node]
+    def select(sel: dict, node: object, variables: dict) -> list[dict]:
+        foci, iterating = [node], False
         if "forEach" in sel or "forEachOrNull" in sel:
-            foci = run(sel.get("forEach") or sel["forEachOrNull"], node)
+            foci, iterating = run(sel.get("forEach") or sel["forEachOrNull"], node, variables), True
         rows: list[dict] = []
-        for focus in foci:
-            parts = [
-                [{c["name"]: (lambda v: v[0] if v else None)(run(c["path"], focus)) for c in sel.get("column", [])}]
-            ]
-            parts += [select(s, focus) for s in sel.get("select", [])]
+        for index, focus in enumerate(foci):
+            scope = {**variables, "rowIndex": index} if iterating else variables
+            first = {
+                c["name"]: (lambda v: v[0] if v else None)(run(c["path"], focus, scope)) for c in sel.get("column", [])
+            }
+            parts = [[first]]
+            parts += [select(s, focus, scope) for s in sel.get("select", [])]
             if sel.get("unionAll"):
-                parts.append([r for u in sel["unionAll"] for r in select(u, focus)])
+                parts.append([r for u in sel["unionAll"] for r in select(u, focus, scope)])
             combined = [{}]
             for part in parts:
                 combined = [{**a, **b} for a in combined for b in part]
@@ -149,9 +151,10 @@ def fhirpathpy_runner(definition: dict) -> Callable[[dict], list[dict]]:
     def evaluate(item: dict) -> list[dict]:
         if item.get("resourceType") != definition["resource"]:
             return []
-        if any(run(w["path"], item) != [True] for w in definition.get("where", [])):
+        variables = {"resource": item, "rowIndex": 0}
+        if any(run(w["path"], item, variables) != [True] for w in definition.get("where", [])):
             return []
-        return select({"select": definition["select"]}, item)
+        return select({"select": definition["select"]}, item, variables)
 
     return evaluate
 

@@ -65,8 +65,23 @@ def identity(focus: list, env: Env) -> list:
     return focus
 
 
+def _choice_bases() -> frozenset[str] | None:
+    """Names of all choice elements in the R4 model (None without the model: scan every miss)."""
+    from fhirmony.views.model import model
+
+    table = model()
+    if not table:
+        return None
+    return frozenset(name for elements in table.values() for name, (kind, _) in elements.items() if kind == "[x]")
+
+
+CHOICE_BASES = _choice_bases()
+
+
 def choice_value(item: dict, name: str) -> object:
     """The value of choice element `name[x]` (e.g. `value` -> `valueQuantity`), or None."""
+    if CHOICE_BASES is not None and name not in CHOICE_BASES:
+        return None
     size = len(name)
     for key, value in item.items():
         if len(key) > size and key.startswith(name) and key[size:] in CHOICE_SUFFIXES:
