@@ -49,7 +49,10 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     with pq.ParquetWriter(out, view.schema, compression="zstd") as writer:
-        for batch in view.evaluate_ndjson([Path(p) for p in args.inputs], batch_size=args.batch_size):
+        batches = view.evaluate_ndjson(
+            [Path(p) for p in args.inputs], batch_size=args.batch_size, engine=args.engine, threads=args.threads
+        )
+        for batch in batches:
             writer.write_table(batch.table)
             rows += batch.table.num_rows
             errors += len(batch.errors)
@@ -94,6 +97,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     run.add_argument("inputs", nargs="+", help="FHIR NDJSON files")
     run.add_argument("-o", "--output", required=True, help="output Parquet file")
     run.add_argument("--batch-size", type=int, default=10_000)
+    run.add_argument("--engine", choices=["auto", "python", "duckdb"], default="auto", help="evaluation engine")
+    run.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
     run.set_defaults(handler=_run)
 
     schema = sub.add_parser("schema", help="print the Arrow schema of a ViewDefinition")
