@@ -18,6 +18,7 @@ from fhirmony.demo import generate
 from fhirmony.fhir.validate import validation_problem
 from fhirmony.sources import SourceRecord, reader_for
 from fhirmony.sources.mapping import MappingError, load_mapping
+from fhirmony.sources.mapping.check import check
 from fhirmony.sources.mapping.units import ConversionError, convert
 from tests.conftest import shared_path
 
@@ -422,3 +423,24 @@ def test_a_single_file_source(tmp_path: Path) -> None:
     (tmp_path / "src" / "other.csv").write_text("x\n", encoding="utf-8")
     with pytest.raises(MappingError, match=r"other\.csv matches none of people\*\.csv"):
         records(source.model_copy(update={"path": source.path / "other.csv"}))
+
+
+def test_check_tool_summarizes_a_mapping_on_an_extract(tmp_path: Path) -> None:
+    source = csv_source(
+        tmp_path / "src",
+        MINI,
+        {
+            "people.csv": "id;sex;born;active;twin;first;middle\n1;K;01.01.1990;;;Kari;\n2;K;31.02.1990;;;;\n",
+        },
+    )
+    assert source.mapping is not None
+    lines: list[str] = []
+    assert check(source.mapping, source.path, validate=True, out=lines.append) == 1
+    assert lines[0].endswith("valid mapping, 1 file rules, 1 tables")
+    assert any(line.startswith('  people.csv:2: {"resourceType":"Patient"') for line in lines)
+    assert any(line.startswith("  people.csv:3: invalid date: files[0].fields.birthDate") for line in lines)
+    assert lines[-1] == "people.csv: 1 Patient; 1 errors"
+    (source.path / "people.csv").write_text("id;sex\n", encoding="utf-8")
+    lines.clear()
+    assert check(source.mapping, source.path, out=lines.append) == 2
+    assert lines[-1].startswith("error: people.csv:1: column 'born'")
