@@ -39,3 +39,27 @@ def test_report_exit_code_is_nonzero_when_a_case_fails(tmp_path: Path) -> None:
     assert main(["views", "test", str(tmp_path), "--report", str(report_path)]) == 1
     results = json.loads(report_path.read_text())["t.json"]["tests"]
     assert [r["result"]["passed"] for r in results] == [True, False]
+
+
+def test_specification_example_views_load_and_run(conformance_dir: Path) -> None:
+    from fhirmony.views import load_view
+
+    patient = {
+        "resourceType": "Patient",
+        "id": "p1",
+        "gender": "female",
+        "name": [{"use": "official", "family": "F", "given": ["A", "B"]}],
+        "address": [{"line": ["1 Main St", "Apt 2"], "city": "C", "postalCode": "9"}],
+        "contact": [{"address": {"city": "D", "postalCode": "8"}}],
+    }
+    examples = sorted((conformance_dir / "spec").glob("ViewDefinition-*.json"))
+    assert len(examples) >= 8
+    for path in examples:
+        view = load_view(path)
+        if view.resource == "Patient":
+            rows = view.evaluate_rows([patient])
+            assert rows, view.name
+            if view.name == "patient_addresses":
+                assert rows[0]["street"] == "1 Main St\nApt 2"
+            if view.name == "patient_and_contact_addresses":
+                assert {r["is_patient"] for r in rows} == {True, False}
