@@ -1,6 +1,6 @@
 """SQL-on-FHIR v2 ViewDefinition engine: validate and compile views once, evaluate them to Arrow."""
 
-from fhirmony.views.compiled import CompiledView, ViewBatch, load_view, load_views
+from fhirmony.views.compiled import CompiledView, ViewBatch, default_views_dir, load_view, load_views
 from fhirmony.views.errors import EvaluationError, ViewDefinitionError, ViewError
 
 __all__ = [
@@ -9,6 +9,7 @@ __all__ = [
     "ViewBatch",
     "ViewDefinitionError",
     "ViewError",
+    "default_views_dir",
     "load_view",
     "load_views",
 ]

@@ -9,14 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from fhirmony.views.compiled import load_view, load_views
+from fhirmony.views.compiled import default_views_dir, load_view, load_views
 from fhirmony.views.errors import ViewDefinitionError
-
-
-def default_views_dir() -> Path:
-    import fhirmony.schemas
-
-    return Path(fhirmony.schemas.__file__).resolve().parent / "views"
 
 
 def _test(args: argparse.Namespace) -> int:

@@ -226,8 +226,16 @@ def load_view(source: Path | str | dict) -> CompiledView:
     return CompiledView(definition, spec)
 
 
-def load_views(directory: Path | str) -> list[CompiledView]:
-    """Every *.json ViewDefinition in a folder, sorted by view name."""
+def default_views_dir() -> Path:
+    """schemas/views: the harmonized model shipped with fhirmony."""
+    import fhirmony.schemas
+
+    return Path(fhirmony.schemas.__file__).resolve().parent / "views"
+
+
+def load_views(directory: Path | str | None = None) -> list[CompiledView]:
+    """Every *.json ViewDefinition in a folder (default: schemas/views), sorted by view name."""
+    directory = default_views_dir() if directory is None else directory
     views = [load_view(p) for p in sorted(Path(directory).glob("*.json"))]
     names = [v.name for v in views]
     duplicates = {n for n in names if names.count(n) > 1}
