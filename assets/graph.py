@@ -8,6 +8,7 @@ from fhirmony.assets.deidentified import build_deidentified
 from fhirmony.assets.fhir import build_fhir
 from fhirmony.assets.harmonized import build_harmonized
 from fhirmony.assets.landing import build_landing
+from fhirmony.assets.logging import concise_console
 from fhirmony.assets.partitions import source_partitions
 from fhirmony.assets.quality import build_quality_checks
 from fhirmony.assets.release import build_release
@@ -47,5 +48,6 @@ def build_definitions(config: ProjectConfig, home: Home) -> dg.Definitions:
                 description="publish one release from every source's deidentified tables",
             ),
         ],
+        loggers={"console": concise_console},
         resources={"fhirmony": FhirmonyResource(config_path=str(config.path), home_path=str(home.root))},
     )

@@ -168,7 +168,7 @@ def run_fhir_stage(
                         result.files[resource_type] = str(out_dir / f"{resource_type}.ndjson")
                     handle.write(body + b"\n")
                     handles[f"{resource_type}.origins"].write(f"{file}\t{line}\t{detail}\n".encode())
-                progress.advance(len(outcomes))
+                progress.advance(result.read - progress.count)  # reader errors count too
             result.quarantine_reasons = quarantine.by_reason
     finally:
         for handle in handles.values():
