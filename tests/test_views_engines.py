@@ -107,3 +107,25 @@ def test_interleaved_duckdb_generators_do_not_disturb_each_other(tmp_path: Path)
     second = view.evaluate_ndjson([path], batch_size=10, engine="duckdb")
     rows = [a.table.num_rows + b.table.num_rows for a, b in zip(first, second, strict=True)]
     assert sum(rows) == 100
+
+
+def test_line_numbers_hold_with_blank_lines_and_parallel_scan(tmp_path: Path) -> None:
+    view = load_view(CONTRACT_VIEW)
+    lines = []
+    for i in range(30_000):
+        resource: dict = {"resourceType": "Patient", "id": f"p{i}", "gender": "female"}
+        if i % 7919 == 0:
+            resource["birthDate"] = "not-a-date"
+        lines.append(json.dumps(resource))
+        if i % 10_007 == 0:
+            lines.append("")
+    path = tmp_path / "Patient.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    results = []
+    for engine, threads in (("python", 1), ("duckdb", 2)):
+        batches = list(view.evaluate_ndjson([path], batch_size=4096, engine=engine, threads=threads))
+        ids = [i for b in batches for i in b.table.column("id").to_pylist()]
+        results.append((sorted(ids), sorted(e.line for b in batches for e in b.errors)))
+    assert results[0] == results[1]
+    assert len(results[0][1]) == 4
+    assert lines[results[0][1][1] - 1].find("not-a-date") > 0

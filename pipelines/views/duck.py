@@ -9,6 +9,7 @@ DuckDB delivered.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -36,6 +37,26 @@ def connect(threads: int | None = None) -> duckdb.DuckDBPyConnection:
     return con
 
 
+class LineNumbers:
+    """Physical line numbers of the non-blank lines of a file, read only when first needed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lines: array | None = None
+
+    def line(self, ordinal: int) -> int:
+        """The line number of the `ordinal`-th (1-based) non-blank line; 0 for ordinal 0."""
+        if ordinal == 0:
+            return 0
+        if self._lines is None:
+            self._lines = array("q")
+            with open(self.path, "rb") as handle:
+                for number, text in enumerate(handle, start=1):
+                    if text.strip():
+                        self._lines.append(number)
+        return self._lines[ordinal - 1]
+
+
 def run_plan(
     plan: SqlPlan,
     path: Path,
@@ -47,31 +68,33 @@ def run_plan(
 ) -> Iterator[Batch]:
     """Yield (table in `schema`, [(line, partial resource)] to re-evaluate in Python) per batch.
 
-    When DuckDB fails mid-file, `on_failure(last_line)` is called and iteration stops; the caller
-    continues with the Python engine after that line.
+    DuckDB returns one row per non-blank line in file order; rows are numbered here. When DuckDB
+    fails mid-file, `on_failure(last_line)` is called and iteration stops; the caller continues
+    with the Python engine after that line.
     """
     con = _connection(threads).cursor()  # own cursor: interleaved generators do not disturb each other
     query = plan.query(str(path), resource, schema.names)
-    last_line = 0
+    lines = LineNumbers(path)
+    seen = 0
     try:
         reader = con.sql(query).to_arrow_reader(batch_size)
         for record_batch in reader:
             table = pa.Table.from_batches([record_batch])
-            if table.num_rows == 0:
-                continue
-            last_line = max(last_line, pc.max(table["__line"]).as_py())
+            first, seen = seen, seen + table.num_rows
             flagged = table["__error"]
             retry: list[tuple[int, dict]] = []
             if pc.any(flagged).as_py():
-                bad = table.filter(flagged)
-                for line, raw in zip(bad["__line"].to_pylist(), bad["__raw"].to_pylist(), strict=True):
+                positions = pc.indices_nonzero(flagged).to_pylist()
+                for position, raw in zip(positions, table["__raw"].filter(flagged).to_pylist(), strict=True):
                     partial = {k: v for k, v in orjson.loads(raw).items() if v is not None}
-                    retry.append((line, {"resourceType": resource, **partial}))
-                table = table.filter(pc.invert(flagged))
+                    retry.append((lines.line(first + position + 1), {"resourceType": resource, **partial}))
+            good = pc.and_(table["__keep"], pc.invert(flagged))
+            if not pc.all(good).as_py():
+                table = table.filter(good)
             arrays = [table[f.name].cast(f.type) for f in schema]
             yield pa.Table.from_arrays(arrays, schema=schema), retry
     except (duckdb.InvalidInputException, duckdb.ConversionException):  # unreadable input, not a bug
-        on_failure(last_line)
+        on_failure(lines.line(seen))
     finally:
         con.close()
 

@@ -403,7 +403,11 @@ class SqlPlan:
     top_level: list[str]
 
     def query(self, path: str, resource: str, names: list[str]) -> str:
-        """Five projections: read + line numbers, filter + extractions, values, error flag, raw JSON."""
+        """Four projections: extractions (and __keep), values, error flag, raw JSON of flagged rows.
+
+        No WHERE and no row numbers, so DuckDB scans in parallel; rows come back in file order
+        (insertion order is preserved) and the caller numbers them and drops rows with __keep false.
+        """
         raw = [f'"{c}"' for c in self.top_level]
         json_columns = ", ".join(f"{c}: 'JSON'" for c in [*raw, '"resourceType"'])
         source = (
@@ -414,20 +418,18 @@ class SqlPlan:
         values = [f'{c.value} AS "v{i}"' for i, c in enumerate(self.columns)]
         errors = [c.error.replace("{value}", f'"v{i}"') for i, c in enumerate(self.columns) if c.error is not None]
         error = " OR ".join(f"coalesce({e}, false)" for e in errors) or "false"
-        conditions = " AND ".join([f"json_extract_string(\"resourceType\", '$') = {_quote(resource)}", *self.where])
-        keep = ", ".join(["__line", *raw])
+        keep = " AND ".join([f"json_extract_string(\"resourceType\", '$') = {_quote(resource)}", *self.where])
+        carried = ", ".join(["__keep", *raw])
         outputs = ", ".join(f'"v{i}" AS "{n}"' for i, n in enumerate(names))
         pairs = ", ".join(f'{_quote(c)}, "{c}"' for c in self.top_level)
-        read = ", ".join([*raw, '"resourceType"'])
         value_names = ", ".join(f'"v{i}"' for i in range(len(names)))
-        level1 = f"SELECT row_number() OVER () AS __line, {read} FROM {source}"
-        level2 = f"SELECT {', '.join([keep, *extracts])} FROM ({level1}) WHERE {conditions}"
         aliases = [alias for c in self.columns for alias, _ in c.extracts]
-        level3 = f"SELECT {', '.join([keep, *aliases, *values])} FROM ({level2})"
-        level4 = f"SELECT {keep}, {value_names}, ({error}) AS __error FROM ({level3})"
+        level1 = f"SELECT {', '.join([*raw, f'coalesce({keep}, false) AS __keep', *extracts])} FROM {source}"
+        level2 = f"SELECT {', '.join([carried, *aliases, *values])} FROM ({level1})"
+        level3 = f"SELECT {carried}, {value_names}, (__keep AND ({error})) AS __error FROM ({level2})"
         return (
-            f"SELECT __line, {outputs}, __error, CASE WHEN __error THEN json_object({pairs}) END AS __raw "
-            f"FROM ({level4})"
+            f"SELECT __keep, {outputs}, __error, CASE WHEN __error THEN json_object({pairs}) END AS __raw "
+            f"FROM ({level3})"
         )
 
 
