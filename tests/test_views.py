@@ -97,9 +97,11 @@ def test_harmonized_views_load_and_follow_conventions() -> None:
         assert view.schema.names[0] == "id"
         assert "patient_id" in view.schema.names
         assert not {"source_id", "country"} & set(view.schema.names)
-        assert view.definition.get("url") and view.definition.get("fhirVersion")
-        for column in view.columns:
-            assert column.fhir_type and column.description, f"{view.name}.{column.name}"
+        assert view.definition.get("url") and view.definition.get("name") and view.definition.get("fhirVersion")
+        declared = [c for s in view.definition["select"] for c in s.get("column", [])]
+        assert len(declared) == len(view.columns), "Shareable: every column sits in a top-level select"
+        for column in declared:
+            assert column.get("type") and column.get("description"), f"{view.name}.{column['name']}"
 
 
 def test_data_dictionary_lists_every_column_of_every_view(tmp_path: Path) -> None:
