@@ -215,7 +215,7 @@ def _expectation(
         )
         return _Plan(spec, expectation, "nonnull", _value_sampler(col, {**scope, unit: p["lab_unit"]}))
     if check == "no_future_dates":
-        bound = _bound(frame[col], now)
+        bound = _bound(frame[col], now + pd.Timedelta(days=int(terms.get("date_shift_days", 0))))
         expectation = gxe.ExpectColumnValuesToBeBetween(column=col, max_value=bound, **extra)
         return _Plan(spec, expectation, "nonnull", _value_sampler(col, scope))
     if check == "plausible_age":

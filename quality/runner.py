@@ -48,9 +48,14 @@ def run_table_checks(
     country: str,
     related: Mapping[str, pa.Table] | None = None,
     catalogue: Catalogue | None = None,
+    date_shift_days: int = 0,
 ) -> list[CheckResult]:
     """Every catalogue check of `table_name` on `table` (one source); cross-table checks use
-    `related` (e.g. {"patient": ..., "encounter": ...}) and are not_applicable without it."""
+    `related` (e.g. {"patient": ..., "encounter": ...}) and are not_applicable without it.
+
+    `date_shift_days`: on de-identified tables whose dates were shifted by up to this many days
+    (the privacy profile's max_shift_days), dates up to that far after today are not "future".
+    """
     catalogue = catalogue or default_catalogue()
     related = dict(related or {})
     resolved = [_resolve(spec, table, related, catalogue) for spec in catalogue.for_table(table_name)]
@@ -60,7 +65,7 @@ def run_table_checks(
         if r.reason:
             outcomes[r.spec.check_id] = _result(r.spec, source_id, country, "not_applicable", message=r.reason)
     gx_ready = [r for r in ready if r.spec.params["engine"] == "great_expectations"]
-    outcomes.update(_run_gx(gx_ready, table, catalogue, source_id, country))
+    outcomes.update(_run_gx(gx_ready, table, catalogue, source_id, country, date_shift_days))
     for r in ready:
         if r.spec.params["engine"] != "great_expectations":
             outcomes[r.spec.check_id] = _run_direct(r, table, related, source_id, country)
@@ -141,7 +146,7 @@ def _judged(spec: CheckSpec, source_id: str, country: str, violating: int, total
 
 
 def _run_gx(
-    ready: list[_Resolved], table: pa.Table, catalogue: Catalogue, source_id: str, country: str
+    ready: list[_Resolved], table: pa.Table, catalogue: Catalogue, source_id: str, country: str, shift_days: int
 ) -> dict[str, CheckResult]:
     if not ready:
         return {}
@@ -153,7 +158,8 @@ def _run_gx(
     started = time.perf_counter()
     try:
         frame = project(table, needed).to_pandas()
-        outcomes = run_gx(frame, [(r.spec, {k: k for k in r.columns}) for r in ready], _terms(catalogue))
+        terms = {**_terms(catalogue), "date_shift_days": int(shift_days)}
+        outcomes = run_gx(frame, [(r.spec, {k: k for k in r.columns}) for r in ready], terms)
     except Exception as exc:
         message = f"Great Expectations validation failed: {type(exc).__name__}: {exc}"
         return {r.spec.check_id: _result(r.spec, source_id, country, "error", message=message) for r in ready}
@@ -164,8 +170,13 @@ def _run_gx(
         if o.error:
             results[r.spec.check_id] = _result(r.spec, source_id, country, "error", message=o.error, seconds=share)
         else:
+            note = (
+                f"dates may be shifted by up to {shift_days} days"
+                if shift_days and r.spec.check == "no_future_dates"
+                else ""
+            )
             results[r.spec.check_id] = _judged(
-                r.spec, source_id, country, o.violating, o.total, sample=o.sample or [], seconds=share
+                r.spec, source_id, country, o.violating, o.total, sample=o.sample or [], seconds=share, message=note
             )
     return results
 

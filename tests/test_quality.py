@@ -164,3 +164,25 @@ def test_start_before_end_compares_by_day() -> None:
     results = {r.check_id: r for r in run_table_checks("encounter", table, source_id="s", country="DE")}
     check = results["plausible_start_before_end:encounter.start"]
     assert (check.status, check.violating, check.total, check.sample) == ("failed", 1, 2, ["e2"])
+
+
+def test_future_dates_tolerate_the_privacy_date_shift() -> None:
+    import datetime as dt
+
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=20)
+    table = pa.table(
+        {"id": ["e1", "e2"], "period_start": pa.array([soon, ts(2099, 1, 1)], pa.timestamp("us", tz="UTC"))}
+    )
+    plain = {r.check_id: r for r in run_table_checks("encounter", table, source_id="s", country="DE")}
+    shifted = {
+        r.check_id: r for r in run_table_checks("encounter", table, source_id="s", country="DE", date_shift_days=30)
+    }
+    assert plain["no_future_dates:encounter.start"].violating == 2
+    assert (
+        shifted["no_future_dates:encounter.start"].violating,
+        shifted["no_future_dates:encounter.start"].sample,
+    ) == (
+        1,
+        ["e2"],
+    )
+    assert "30 days" in shifted["no_future_dates:encounter.start"].message
