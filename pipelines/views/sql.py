@@ -389,7 +389,12 @@ class _Column:
         if self.kind not in kinds:
             raise NotTranslatable(f"column of Arrow type {self.kind}")
         allowed, cast = kinds[self.kind]
-        typed = f"(CASE WHEN json_type({value}) IN {allowed} THEN TRY_CAST({value} AS {cast}) END)"
+        if self.kind == "boolean":  # compare the minified JSON text: a JSON string "true" stays an error
+            typed = f"(CASE CAST({value} AS VARCHAR) WHEN 'true' THEN true WHEN 'false' THEN false END)"
+        elif self.kind == "float64":  # a JSON number's text casts; a quoted string does not
+            typed = f"TRY_CAST(CAST({value} AS VARCHAR) AS DOUBLE)"
+        else:
+            typed = f"(CASE WHEN json_type({value}) IN {allowed} THEN TRY_CAST({value} AS {cast}) END)"
         bad = f"({value} IS NOT NULL AND {{value}} IS NULL)"
         return typed, bad if many is None else f"({many} OR {bad})"
 
