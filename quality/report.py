@@ -312,9 +312,12 @@ def _missingness(data: dict[str, tuple[list[str], dict[str, dict[str, float]]]])
     charts_html = "".join(
         f"<figure><figcaption>{escape(t)}</figcaption>{charts.missingness_heatmap(t, shares, countries)}</figure>"
         for t, (countries, shares) in data.items()
+        if countries
     )
+    empty = [t for t, (countries, _) in data.items() if not countries]
+    note = f"<p>No rows in: {escape(', '.join(empty))}.</p>" if empty else ""
     return _section(
-        "missingness", "Missing values by table, column and country", f'<div class="figs">{charts_html}</div>'
+        "missingness", "Missing values by table, column and country", f'<div class="figs">{charts_html}</div>{note}'
     )
 
 

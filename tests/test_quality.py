@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from test_quality_fixtures import encounters, observations, patients, ts
+from test_quality_fixtures import LOINC, encounters, observations, patients, ts
 
 from fhirmony.quality import CheckResult, load_catalogue, run_table_checks
 from fhirmony.quality.catalogue import CatalogueError
@@ -186,3 +186,26 @@ def test_future_dates_tolerate_the_privacy_date_shift() -> None:
         ["e2"],
     )
     assert "30 days" in shifted["no_future_dates:encounter.start"].message
+
+
+def test_observation_components_get_lab_checks() -> None:
+    components = pa.table(
+        {
+            "id": ["o1-0", "o1-1", "o9-0"],
+            "observation_id": ["o1", "o1", "o99"],
+            "patient_id": ["p1", "p1", "p1"],
+            "code": ["8480-6", "8462-4", "8480-6"],
+            "code_system": [LOINC] * 3,
+            "value_quantity": [120.0, 80.0, 999.0],
+            "value_unit_code": ["mm[Hg]", "mm[Hg]", "mm[Hg]"],
+        }
+    )
+    related = {"observation": observations(), "patient": patients()}
+    results = {
+        r.check_id: r
+        for r in run_table_checks("observation_component", components, source_id="s", country="DE", related=related)
+    }
+    assert outcome(results, "plausible_value_range:observation_component.value[8480-6]") == ("failed", 1, 2)
+    assert outcome(results, "plausible_value_range:observation_component.value[8462-4]") == ("passed", 0, 1)
+    assert outcome(results, "is_foreign_key:observation_component.observation_id") == ("failed", 1, 3)
+    assert results["is_foreign_key:observation_component.observation_id"].sample == ["o9-0"]
