@@ -19,7 +19,7 @@ from fhirmony.quality.results import (
     read_results,
     write_results,
 )
-from fhirmony.quality.runner import run_table_checks
+from fhirmony.quality.runner import run_source_checks, run_table_checks
 
 __all__ = [
     "Catalogue",
@@ -33,6 +33,7 @@ __all__ = [
     "load_catalogue",
     "read_results",
     "run_release_checks",
+    "run_source_checks",
     "run_table_checks",
     "write_report",
     "write_results",

@@ -234,3 +234,32 @@ def _ucum_pattern(prefixes: tuple[str, ...], atoms: tuple[str, ...]) -> str:
 def _terms(catalogue: Catalogue) -> dict[str, Any]:
     ucum = catalogue.terminology.get("ucum", {})
     return {"ucum_regex": _ucum_pattern(tuple(ucum.get("prefixes", ())), tuple(ucum.get("atoms", ())))}
+
+
+def run_source_checks(
+    tables: Mapping[str, pa.Table],
+    *,
+    source_id: str,
+    country: str,
+    catalogue: Catalogue | None = None,
+    date_shift_days: int = 0,
+) -> list[CheckResult]:
+    """Every catalogue check over one source's tables (each table sees the others as `related`);
+    the checks of catalogue tables the source lacks are reported not_applicable."""
+    catalogue = catalogue or default_catalogue()
+    results: list[CheckResult] = []
+    for name, table in tables.items():
+        results += run_table_checks(
+            name,
+            table,
+            source_id=source_id,
+            country=country,
+            related=tables,
+            catalogue=catalogue,
+            date_shift_days=date_shift_days,
+        )
+    for spec in catalogue.checks:
+        if spec.scope == "table" and spec.table not in tables:
+            reason = f"table {spec.table} absent from source {source_id}"
+            results.append(_result(spec, source_id, country, "not_applicable", message=reason))
+    return results

@@ -209,3 +209,21 @@ def test_observation_components_get_lab_checks() -> None:
     assert outcome(results, "plausible_value_range:observation_component.value[8462-4]") == ("passed", 0, 1)
     assert outcome(results, "is_foreign_key:observation_component.observation_id") == ("failed", 1, 3)
     assert results["is_foreign_key:observation_component.observation_id"].sample == ["o9-0"]
+
+
+def test_source_checks_cover_every_catalogue_table() -> None:
+    from fhirmony.quality import run_source_checks
+
+    tables = {"patient": patients(), "observation": observations()}
+    results = run_source_checks(tables, source_id="s", country="DE")
+    by_id = {r.check_id: r for r in results}
+    assert (
+        len(by_id)
+        == len(results)
+        == len(load_catalogue().for_table("patient") + load_catalogue().for_table("observation"))
+        + sum(1 for c in load_catalogue().checks if c.scope == "table" and c.table not in tables)
+    )
+    absent = by_id["is_primary_key:encounter.id"]
+    assert absent.status == "not_applicable" and "encounter absent" in absent.message
+    assert by_id["is_foreign_key:observation.patient_id"].violating == 1  # related tables passed along
+    assert by_id["is_foreign_key:observation.encounter_id"].status == "not_applicable"
