@@ -129,3 +129,19 @@ def test_line_numbers_hold_with_blank_lines_and_parallel_scan(tmp_path: Path) ->
     assert results[0] == results[1]
     assert len(results[0][1]) == 4
     assert lines[results[0][1][1] - 1].find("not-a-date") > 0
+
+
+def test_top_level_foreach_skips_lines_without_the_element(tmp_path: Path) -> None:
+    view = load_view(REPO / "schemas" / "views" / "observation_component.json")
+    assert view._needle == b'"component'
+    resources = [
+        {"resourceType": "Observation", "id": "a", "component": [{"code": {"text": "x"}}, {"code": {"text": "y"}}]},
+        {"resourceType": "Observation", "id": "b", "code": {"text": "no components"}},
+        {"resourceType": "Observation", "id": "c", "component": [{"valueQuantity": {"value": "bad"}}]},
+    ]
+    path = tmp_path / "Observation.ndjson"
+    path.write_text("\n".join(json.dumps(r) for r in resources) + "\n")
+    (batch,) = list(view.evaluate_ndjson([path]))
+    assert batch.table.column("id").to_pylist() == ["a-0", "a-1"]
+    assert [(e.line, "value_quantity" in e.reason) for e in batch.errors] == [(3, True)]
+    assert batch.table.to_pylist() == view.evaluate(resources).table.to_pylist()

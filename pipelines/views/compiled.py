@@ -11,7 +11,7 @@ from pathlib import Path
 import orjson
 import pyarrow as pa
 
-from fhirmony.views.definition import ColumnSpec, ViewSpec, build_view
+from fhirmony.views.definition import ColumnSpec, ViewSpec, build_view, required_element
 from fhirmony.views.errors import ViewDefinitionError, ViewError
 from fhirmony.views.fhirpath.compiler import Env
 from fhirmony.views.rows import Row, row_producer
@@ -51,6 +51,8 @@ class CompiledView:
             metadata={"view": self.name, "resource": self.resource},
         )
         self._produce = row_producer(spec)
+        required = required_element(spec)
+        self._needle: bytes | None = None if required is None else b'"' + required.encode()
         self.sql_plan: SqlPlan | None = None
         self.sql_reason = ""
         try:
@@ -110,9 +112,16 @@ class CompiledView:
     def _python_file(self, path: Path, batch_size: int, after_line: int) -> Iterator[ViewBatch]:
         builder = _BatchBuilder(self)
         name = str(path)
+        needle = self._needle
         with open(path, "rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if number <= after_line or not line.strip():
+                    continue
+                if needle is not None and needle not in line:  # cannot yield rows: skip the parse
+                    builder.count += 1
+                    if builder.count >= batch_size:
+                        yield builder.finish()
+                        builder = _BatchBuilder(self)
                     continue
                 try:
                     resource = orjson.loads(line)

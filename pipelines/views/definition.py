@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from fhirmony.views.errors import FhirPathSyntaxError, ViewDefinitionError
 from fhirmony.views.fhirpath.compiler import Compiled, Compiler
+from fhirmony.views.fhirpath.parser import Call, Identifier, Index, Member, parse
 from fhirmony.views.types import fhir_type_name
 
 SQL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -55,6 +56,7 @@ class SelectSpec:
     iterate: Compiled | None = None
     or_null: bool = False
     repeat: list[Compiled] = field(default_factory=list)
+    iterate_path: str = ""
 
     def all_columns(self) -> list[ColumnSpec]:
         """Columns in output order: own, then nested selects, then the (first) union branch."""
@@ -82,6 +84,23 @@ class ViewSpec:
     columns: list[ColumnSpec]
     where_paths: list[str] = field(default_factory=list)
     constants: dict[str, object] = field(default_factory=dict)
+
+
+def required_element(view: ViewSpec) -> str | None:
+    """A top-level element without which a resource yields no rows (a top-level `forEach` over it).
+
+    Sibling selects are cross-joined, so one empty `forEach` empties the whole row set; lines that
+    do not even mention the element need not be parsed.
+    """
+    for select in view.root.selects:
+        if select.iterate is None or select.or_null:
+            continue
+        node = parse(select.iterate_path)
+        while isinstance(node, Member | Call | Index) and getattr(node, "target", None) is not None:
+            node = node.target  # type: ignore[assignment]
+        if isinstance(node, Identifier) and not node.name[0].isupper():
+            return node.name
+    return None
 
 
 def _fail(element: str, message: str) -> ViewDefinitionError:
@@ -161,7 +180,8 @@ class _Builder:
             for i, s in enumerate(self._array(raw, "unionAll", element))
         ]
         self._check_union(branches, element)
-        spec = SelectSpec(element, columns, selects, branches, iterate, "forEachOrNull" in raw, repeat)
+        iterate_path = str(raw.get("forEach") or raw.get("forEachOrNull") or "")
+        spec = SelectSpec(element, columns, selects, branches, iterate, "forEachOrNull" in raw, repeat, iterate_path)
         if not spec.all_columns() and not selects and not branches:
             raise _fail(element, "a select needs at least one column, select or unionAll")
         return spec

@@ -417,7 +417,7 @@ class SqlPlan:
         json_columns = ", ".join(f"{c}: 'JSON'" for c in [*raw, '"resourceType"'])
         source = (
             f"read_json({_quote(path)}, format='newline_delimited', records=true, "
-            f"maximum_object_size=134217728, columns={{{json_columns}}})"
+            f"maximum_object_size=16777216, columns={{{json_columns}}})"
         )
         extracts = [f"{sql} AS {alias}" for c in self.columns for alias, sql in c.extracts]
         values = [f'{c.value} AS "v{i}"' for i, c in enumerate(self.columns)]
