@@ -4,6 +4,7 @@ with the exact count in its truth.json (quarantine-stage defects are the fhir st
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -14,7 +15,7 @@ from fhirmony.config import load_config
 from fhirmony.embedded_demo import ensure_demo
 from fhirmony.home import Home
 from fhirmony.privacy import load_profile
-from fhirmony.quality import run_table_checks
+from fhirmony.quality import fatal_failures, run_release_checks, run_table_checks
 from fhirmony.runner import run_pipeline
 from fhirmony.stages.deidentified import STAGE as DEIDENTIFIED
 
@@ -25,7 +26,7 @@ Result = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[Result]], dict[str, Any]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[Result]], dict[str, Any], Path]:
     """The demo through the pipeline; the catalogue then runs on each source's de-identified tables
     with the privacy profile's date shift (the tolerance no_future_dates needs on shifted dates)."""
     home = Home(tmp_path_factory.mktemp("quality-demo") / "home")
@@ -36,9 +37,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[Resul
     profile = load_profile(config.privacy.profile)
     shift = profile.max_shift_days if profile.dates == "shift" else 0
     results: dict[str, list[Result]] = {}
+    data = home.root / "release-data"
     for source in config.sources:
         folder = home.stage(DEIDENTIFIED, source.id)
         tables = {path.stem: pq.read_table(path) for path in sorted(folder.glob("*.parquet"))}
+        for name, table in tables.items():  # the release layout, for the release-wide checks
+            part = data / name / f"country={source.country}"
+            part.mkdir(parents=True, exist_ok=True)
+            pq.write_table(table.drop_columns(["country"]), part / f"part-{source.id}.parquet")
         assert tables, f"{source.id}: no de-identified tables in {folder}"
         results[source.id] = [
             r.to_dict()
@@ -47,7 +53,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[Resul
                 name, table, source_id=source.id, country=source.country, related=tables, date_shift_days=shift
             )
         ]
-    return results, truth
+    return results, truth, data
 
 
 def flagged(results: list[Result], chosen: Callable[[Result], bool], distinct: bool) -> int:
@@ -74,8 +80,8 @@ FINDERS: dict[str, tuple[Callable[[Result], bool], bool]] = {
 }
 
 
-def test_every_injected_quality_defect_is_found(demo: tuple[dict[str, list[Result]], dict[str, Any]]) -> None:
-    results, truth = demo
+def test_every_injected_quality_defect_is_found(demo: tuple[dict[str, list[Result]], dict[str, Any], Path]) -> None:
+    results, truth, _ = demo
     checked = 0
     for source_id, source in truth["sources"].items():
         assert results[source_id], f"no quality results for {source_id}"
@@ -89,8 +95,15 @@ def test_every_injected_quality_defect_is_found(demo: tuple[dict[str, list[Resul
     assert checked >= 10
 
 
-def test_no_errors_and_no_fatal_failures_on_the_demo(demo: tuple[dict[str, list[Result]], dict[str, Any]]) -> None:
-    results, _ = demo
+def test_no_errors_and_no_fatal_failures_on_the_demo(
+    demo: tuple[dict[str, list[Result]], dict[str, Any], Path],
+) -> None:
+    results, _, data = demo
     for source_id, rows in results.items():
         assert [r["check_id"] for r in rows if r["status"] == "error"] == [], source_id
         assert [r["check_id"] for r in rows if r["status"] == "failed" and r["severity"] == "fatal"] == [], source_id
+    release = run_release_checks(data)
+    assert release and [r.check_id for r in release if r.status == "error"] == []
+    assert [r.check_id for r in fatal_failures(release)] == []
+    splits = {r.status for r in release if r.check == "single_split"}
+    assert "passed" in splits and "failed" not in splits
