@@ -119,3 +119,18 @@ def test_results_json_round_trip(tmp_path: Path) -> None:
     assert path == tmp_path / "quality" / "results.json"
     assert read_results(path) == stored
     assert read_results(tmp_path) == stored
+
+
+def test_command_line_rejudges_and_compares(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fhirmony.quality.__main__ import main
+
+    write_results(tmp_path / "old", [result("a:t.f", "failed", 3, 100)])
+    write_results(tmp_path / "new", [result("a:t.f", "failed", 3, 100), result("b:t.f", "failed", 1, 10)])
+    assert main(["rejudge", str(tmp_path / "new"), "--set", "a=0.05", "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "a:t.f [s1]: failed → passed" in out and "after:  1 passed, 1 failed" in out
+    assert [r.status for r in read_results(tmp_path / "out")] == ["passed", "failed"]
+    assert main(["compare", str(tmp_path / "new"), str(tmp_path / "old")]) == 0
+    assert "new        b:t.f [s1] 1/10" in capsys.readouterr().out
+    assert main(["catalogue"]) == 0
+    assert "24 check types" in capsys.readouterr().out
