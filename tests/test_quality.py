@@ -227,3 +227,39 @@ def test_source_checks_cover_every_catalogue_table() -> None:
     assert absent.status == "not_applicable" and "encounter absent" in absent.message
     assert by_id["is_foreign_key:observation.patient_id"].violating == 1  # related tables passed along
     assert by_id["is_foreign_key:observation.encounter_id"].status == "not_applicable"
+
+
+@pytest.mark.parametrize(
+    ("system", "good", "bad"),
+    [
+        ("icd10cm", ["E11.9", "I10", "S72.001A", "O09.899"], ["E11,9", "e11.9", "E119X.", "250.00"]),
+        ("icd10gm", ["E11.90", "I10.00", "F32.1", "C50.4", "U07.1!"], ["E11.900", "I10,00", "e11.90"]),
+        ("icd10", ["E11.9", "J45", "M80.08"], ["E11.900", "J 45"]),
+        ("icd9cm", ["250.00", "V45.81", "E849.0", "401.9"], ["2500", "V4581."]),
+        ("loinc", ["2345-7", "718-7", "14749-6"], ["23457", "GLU", "2345-"]),
+        ("snomed", ["38341003", "44054006", "236886002"], ["123", "038341003", "S-1234"]),
+        ("atc", ["A10BA02", "C09", "N02BE01"], ["A10BA0", "a10ba02", "10BA02"]),
+        ("ops", ["5-470.11", "8-930", "1-632.0"], ["5470", "X-470.11"]),
+    ],
+)
+def test_code_formats(system: str, good: list[str], bad: list[str]) -> None:
+    import re
+
+    regex = re.compile(load_catalogue().terminology["systems"][system]["regex"])
+    assert [c for c in good if not regex.search(c)] == []
+    assert [c for c in bad if regex.search(c)] == []
+
+
+def test_ucum_syntax() -> None:
+    import re
+
+    from fhirmony.quality.ucum import ucum_regex
+
+    ucum = load_catalogue().terminology["ucum"]
+    regex = re.compile(ucum_regex(ucum["prefixes"], ucum["atoms"]))
+    good = ["mg/dL", "mmol/L", "10*3/uL", "mL/min/{1.73_m2}", "kg/m2", "/min", "%", "{INR}", "m[IU]/L", "mm[Hg]", "1"]
+    bad = ["mcg", "MG/DL", "cells/uL", "bpm", "mg per dL", ""]
+    assert [u for u in good if not regex.search(u)] == []
+    assert [u for u in bad if regex.search(u)] == []
+    units = {u for lab in load_catalogue().labs for u in [lab["unit"], *lab["units"]]}
+    assert [u for u in units if not regex.search(u)] == []
