@@ -96,17 +96,24 @@ class _ScopeIndex:
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self._positions: dict[str, dict[Any, np.ndarray]] = {}
+        self._codes: dict[str, tuple[np.ndarray, dict[Any, int]]] = {}
 
     def select(self, scope: tuple[tuple[str, str], ...]) -> pd.DataFrame:
+        """The rows where every (column, value) of `scope` holds; the first column narrows by its
+        group positions, the others filter those positions by factorized codes (no sorting)."""
         if not scope:
             return self.frame
-        chosen: np.ndarray | None = None
-        for column, value in scope:
-            if column not in self._positions:
-                self._positions[column] = self.frame.groupby(column, sort=False, dropna=True).indices
-            found = self._positions[column].get(value, np.empty(0, dtype=np.intp))
-            chosen = found if chosen is None else np.intersect1d(chosen, found, assume_unique=True)
-        return self.frame.iloc[np.sort(chosen)] if chosen is not None else self.frame
+        (first, value), rest = scope[0], scope[1:]
+        if first not in self._positions:
+            self._positions[first] = self.frame.groupby(first, sort=False, dropna=True).indices
+        chosen = self._positions[first].get(value, np.empty(0, dtype=np.intp))
+        for column, wanted in rest:
+            if column not in self._codes:
+                codes, uniques = pd.factorize(self.frame[column], use_na_sentinel=True)
+                self._codes[column] = (codes, {v: i for i, v in enumerate(uniques)})
+            codes, lookup = self._codes[column]
+            chosen = chosen[codes[chosen] == lookup.get(wanted, -2)]
+        return self.frame.iloc[np.sort(chosen)]
 
 
 def _validate(frame: pd.DataFrame, plans: list[_Plan]) -> dict[str, GxOutcome]:
