@@ -157,7 +157,10 @@ class OmopReader:
 
     @staticmethod
     def _refs(resource: dict[str, Any], row: dict[str, str], subject: str = "subject") -> dict[str, Any]:
-        resource[subject] = {"reference": f"Patient/{fhir_id(row['person_id'].strip())}"}
+        person = row["person_id"].strip()
+        if not person:
+            raise ValueError("person_id is empty")
+        resource[subject] = {"reference": f"Patient/{fhir_id(person)}"}
         visit = row.get("visit_occurrence_id", "").strip()
         if visit and visit != "0":
             resource["encounter"] = {"reference": f"Encounter/{fhir_id(visit)}"}
@@ -167,6 +170,8 @@ class OmopReader:
 
     def _patient(self, row: dict[str, str]) -> dict[str, Any]:
         person = row["person_id"].strip()
+        if not person:
+            raise ValueError("person_id is empty")
         gender = GENDER.get(row["gender_concept_id"].strip())
         if gender is None:
             gender = {"M": "male", "F": "female"}.get(row.get("gender_source_value", "").strip().upper(), "unknown")
