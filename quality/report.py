@@ -60,6 +60,7 @@ def write_report(release_dir: Path, previous: Path | None = None, *, catalogue: 
         _summary(results, manifest, release_dir),
         _matrix(results),
         _dimensions(results),
+        _by_type(results),
         _failures(results),
         _comparison(comparison, previous),
         _quarantine(quarantine),
@@ -146,6 +147,36 @@ def _matrix(results: list[CheckResult]) -> str:
         rows.append(row)
     body = _table(["source (country)", *CATEGORIES], rows, "matrix") if rows else "<p>No results.</p>"
     return _section("matrix", "Failures by source and category", body, "failed / evaluated (passed + failed)")
+
+
+def _by_type(results: list[CheckResult]) -> str:
+    """One row per check type: how often it ran, failed, and how many rows it flagged."""
+    stats: dict[str, dict[str, Any]] = {}
+    for r in results:
+        row = stats.setdefault(r.check, {"category": r.category, "run": 0, "failed": 0, "error": 0, "rows": 0})
+        row["run"] += r.status in ("passed", "failed")
+        row["failed"] += r.status == "failed"
+        row["error"] += r.status == "error"
+        row["rows"] += r.violating if r.status == "failed" else 0
+    ordered = sorted(stats.items(), key=lambda kv: (-kv[1]["failed"], kv[0]))
+    rows = [
+        [
+            escape(name),
+            escape(row["category"]),
+            str(row["run"]),
+            f'<span class="cell {"bad" if row["failed"] else "ok"}">{row["failed"]}</span>',
+            str(row["error"]),
+            f"{row['rows']:,}",
+        ]
+        for name, row in ordered
+    ]
+    headers = ["check type", "category", "evaluated", "failed", "errors", "rows flagged by failures"]
+    legend = (
+        "Severity: <b>fatal</b> blocks publishing (ids, keys, provenance, splits, broken references); "
+        "<b>convention</b> is a defect a steward should fix or document; <b>characterization</b> "
+        "describes the data (completeness) without judging it."
+    )
+    return _section("types", "By check type", _table(headers, rows) if rows else "<p>No results.</p>", legend)
 
 
 def _dimensions(results: list[CheckResult]) -> str:
@@ -355,7 +386,8 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><style>{css}</style></head>
 <body><header><h1>{title}</h1><nav><a href="#summary">summary</a> <a href="#matrix">by source</a>
-<a href="#dimensions">EHDS dimensions</a> <a href="#failures">failures</a> <a href="#comparison">changes</a>
+<a href="#dimensions">EHDS dimensions</a> <a href="#types">check types</a>
+<a href="#failures">failures</a> <a href="#comparison">changes</a>
 <a href="#quarantine">quarantine</a> <a href="#coverage">mapping</a> <a href="#missingness">missingness</a>
 <a href="#labs">labs</a> <a href="#checks">all checks</a></nav></header>
 <main>{body}</main><script>{js}</script></body></html>

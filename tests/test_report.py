@@ -152,3 +152,10 @@ def test_screenshot_writes_a_png(report: Path, tmp_path: Path) -> None:
 
     png = screenshot(report, tmp_path / "report.png", width=800, height=600)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_counts_failures_by_check_type(report: Path) -> None:
+    html = report.read_text()
+    section = html[html.index('id="types"') : html.index('id="failures"')]
+    row = re.search(r"<td>is_primary_key</td><td>conformance</td><td>(\d+)</td><td>.*?>(\d+)</span>", section)
+    assert row and int(row.group(2)) >= 1
