@@ -9,6 +9,7 @@ from collections import Counter
 import dagster as dg
 
 from fhirmony.assets.resource import FhirmonyResource
+from fhirmony.privacy import load_profile
 from fhirmony.stages.quality import result_dict, run_quality
 
 CHECK_NAME = "quality_catalogue"
@@ -28,7 +29,8 @@ def _table_check(partitions: dg.PartitionsDefinition, table: str) -> dg.AssetChe
     )
     def quality_catalogue(context: dg.AssetCheckExecutionContext, fhirmony: FhirmonyResource) -> dg.AssetCheckResult:
         source = fhirmony.source(context.partition_key)
-        results = [result_dict(r) for r in run_quality(source, fhirmony.home, table)]
+        profile = load_profile(fhirmony.project.privacy.profile)
+        results = [result_dict(r) for r in run_quality(source, fhirmony.home, table, profile)]
         failed = [r for r in results if r["status"] in ("failed", "error")]
         fatal = [r for r in failed if r["severity"] == "fatal"]
         return dg.AssetCheckResult(

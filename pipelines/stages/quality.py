@@ -11,18 +11,24 @@ import pyarrow.parquet as pq
 
 from fhirmony.config import SourceConfig
 from fhirmony.home import Home
+from fhirmony.privacy import Profile
 from fhirmony.quality import CheckResult, run_table_checks
 from fhirmony.stages.deidentified import STAGE as DEIDENTIFIED
 
 STAGE = "quality"
 
 
-def run_quality(source: SourceConfig, home: Home, table: str) -> list[CheckResult]:
+def run_quality(source: SourceConfig, home: Home, table: str, profile: Profile) -> list[CheckResult]:
     """Run the catalogue on `deidentified/<source>/<table>`, with the source's other tables for
-    cross-table checks; results go to `stages/quality/<source>/<table>.json`."""
+    cross-table checks; results go to `stages/quality/<source>/<table>.json`.
+
+    Dates were shifted by up to the profile's maximum, so "future" allows that much slack."""
     folder = home.stage(DEIDENTIFIED, source.id)
     related = {path.stem: pq.read_table(path) for path in sorted(folder.glob("*.parquet"))}
-    results = run_table_checks(table, related[table], source_id=source.id, country=source.country, related=related)
+    shift = profile.max_shift_days if profile.dates == "shift" else 0
+    results = run_table_checks(
+        table, related[table], source_id=source.id, country=source.country, related=related, date_shift_days=shift
+    )
     out = home.stage(STAGE, source.id)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{table}.json").write_bytes(orjson.dumps([result_dict(r) for r in results], option=orjson.OPT_INDENT_2))
