@@ -67,6 +67,7 @@ def write_report(release_dir: Path, previous: Path | None = None, *, catalogue: 
         _coverage(report_data.mapping_coverage(manifest)),
         _missingness(report_data.missingness(data_dir)),
         _labs(report_data.lab_distributions(data_dir, catalogue)),
+        _time_coverage(report_data.time_coverage(data_dir, catalogue)),
         _all_checks(results),
     ]
     title = f"Quality report — {_release_name(manifest, release_dir)}"
@@ -367,6 +368,21 @@ def _labs(labs: list[tuple[dict[str, Any], dict[str, dict[str, float]]]]) -> str
     return _section("labs", "Key labs by country", f'<div class="figs">{figs}</div>', note)
 
 
+def _time_coverage(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return _section("time", "Time coverage", "<p>No dated rows under data/.</p>")
+    table = _table(
+        ["table", "date field", "country", "earliest", "latest", "rows dated / rows"],
+        (
+            [escape(r["table"]), escape(r["field"]), escape(r["country"]), escape(str(r["first"] or "–")),
+             escape(str(r["last"] or "–")), f"{r['dated']:,} / {r['rows']:,}"]
+            for r in rows
+        ),
+    )  # fmt: skip
+    note = "Data currency per table and country (EHDS timeliness); de-identified dates may be shifted per patient."
+    return _section("time", "Time coverage", table, note)
+
+
 def _all_checks(results: list[CheckResult]) -> str:
     ordered = sorted(
         results,
@@ -389,7 +405,7 @@ _PAGE = """<!DOCTYPE html>
 <a href="#dimensions">EHDS dimensions</a> <a href="#types">check types</a>
 <a href="#failures">failures</a> <a href="#comparison">changes</a>
 <a href="#quarantine">quarantine</a> <a href="#coverage">mapping</a> <a href="#missingness">missingness</a>
-<a href="#labs">labs</a> <a href="#checks">all checks</a></nav></header>
+<a href="#labs">labs</a> <a href="#time">time coverage</a> <a href="#checks">all checks</a></nav></header>
 <main>{body}</main><script>{js}</script></body></html>
 """
 

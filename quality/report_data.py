@@ -160,3 +160,33 @@ def lab_distributions(data_dir: Path, catalogue: Catalogue) -> list[tuple[dict[s
         if stats:
             result.append((lab, stats))
     return result
+
+
+def time_coverage(data_dir: Path, catalogue: Catalogue) -> list[dict[str, Any]]:
+    """Per table and country: the first event date field of the table (tables.yaml order), its
+    earliest and latest value and how many rows carry it (data currency, for timeliness)."""
+    rows: list[dict[str, Any]] = []
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        for table, glob in _tables(data_dir).items():
+            if table == "patient":
+                continue
+            source = f"read_parquet('{glob}', hive_partitioning = true, union_by_name = true)"
+            columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+            fields = [f for f in catalogue.tables.get(table, {}).values() if f.type in ("date", "datetime")]
+            column = next((c for f in fields if (c := f.column_in(columns))), None)
+            if column is None or "country" not in columns:
+                continue
+            found = con.execute(
+                f'SELECT country, min("{column}")::DATE, max("{column}")::DATE, count("{column}"), count(*) '
+                f"FROM {source} GROUP BY country ORDER BY country"
+            ).fetchall()
+            for country, first, last, dated, total in found:
+                rows.append(
+                    {"table": table, "field": column, "country": str(country), "first": first, "last": last,
+                     "dated": int(dated), "rows": int(total)}
+                )  # fmt: skip
+    finally:
+        con.close()
+    return rows
