@@ -88,7 +88,9 @@ def test_report_sections_from_manifest_quarantine_and_data(report: Path) -> None
     assert "missing values in observation" in html
     assert "Glucose SerPl (LOINC 2345-7)" in html  # key lab chart
     coverage = html[html.index('id="time"') :]
-    assert "<td>observation</td><td>effective_datetime</td><td>DE</td><td>1979-01-01</td><td>2099-01-01</td>" in coverage
+    assert (
+        "<td>observation</td><td>effective_datetime</td><td>DE</td><td>1979-01-01</td><td>2099-01-01</td>" in coverage
+    )
     comparison = html[html.index('id="comparison"') : html.index('id="quarantine"')]
     assert re.search(r"<b>(\d+)</b><span>new</span>", comparison)
     assert "plausible_value_range:observation.value[2345-7]" in comparison
