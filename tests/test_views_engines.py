@@ -145,3 +145,41 @@ def test_top_level_foreach_skips_lines_without_the_element(tmp_path: Path) -> No
     assert batch.table.column("id").to_pylist() == ["a-0", "a-1"]
     assert [(e.line, "value_quantity" in e.reason) for e in batch.errors] == [(3, True)]
     assert batch.table.to_pylist() == view.evaluate(resources).table.to_pylist()
+
+
+REFERENCES = [
+    "Patient/1", "Patient/1/_history/2", "http://x/fhir/Patient/1", "http://x/fhir/Patient/1/_history/2",
+    "a/b/Patient/1", "Patient", "Patient/", "x/_history/2", "Patient/1/_history/", "Organization?identifier=a|b",
+    "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|99", "Patient/1?x=y", "Patient/1/", "Patient//1",
+    "a/b?c/d", "/b", "#c", "urn:uuid:1", "urn:oid:1.2", "Patient/1?q=/_history/3", "",
+]  # fmt: skip
+
+
+def test_reference_keys_agree_on_every_reference_form(tmp_path: Path) -> None:
+    other = "link.first().other"
+    view = load_view(
+        {
+            "resource": "Patient",
+            "select": [
+                {
+                    "column": [
+                        {"name": "id", "path": "id"},
+                        {"name": "any", "path": f"{other}.getReferenceKey()", "type": "string"},
+                        {"name": "patient", "path": f"{other}.getReferenceKey(Patient)", "type": "string"},
+                    ]
+                }
+            ],
+        }
+    )
+    path = tmp_path / "Patient.ndjson"
+    lines = [
+        {"resourceType": "Patient", "id": str(i), "link": [{"other": {"reference": r}}]}
+        for i, r in enumerate(REFERENCES)
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    python = next(b.table for b in view.evaluate_ndjson([path], engine="python")).to_pylist()
+    duck = next(b.table for b in view.evaluate_ndjson([path], engine="duckdb")).to_pylist()
+    assert python == duck
+    keys = {REFERENCES[int(row["id"])]: row["patient"] for row in python}
+    assert keys["http://x/fhir/Patient/1/_history/2"] == "1" and keys["Organization?identifier=a|b"] is None
+    assert keys["urn:uuid:1"] == "1" and keys["#c"] is None and keys["a/b/Patient/1"] == "1"

@@ -359,7 +359,8 @@ class _Column:
         r = self.extract(f"json_extract_string({ref.base}, {_quote(ref.path + _key('reference'))})")
         declared = f"json_extract_string({ref.base}, {_quote(ref.path + _key('type'))})"
         expected = None if ref.expected is None else _quote(ref.expected)
-        kind, key = f"split_part({r}, '/', -2)", f"split_part({r}, '/', -1)"
+        base = f"split_part({r}, '?', 1)"  # the regex never looks past a '?'
+        kind, key = f"split_part({base}, '/', -2)", f"split_part({base}, '/', -1)"
         parts = f"regexp_extract({r}, {_quote(REFERENCE_PATTERN)}, ['t', 'i'])"
         plain_ok = f"{kind} <> ''" + ("" if expected is None else f" AND {kind} = {expected}")
         regex_ok = "true" if expected is None else f"{parts}.t = {expected}"
@@ -368,9 +369,9 @@ class _Column:
             f"(CASE WHEN {r} IS NULL OR starts_with({r}, '#') THEN NULL "
             f"WHEN starts_with({r}, 'urn:uuid:') OR starts_with({r}, 'urn:oid:') THEN "
             f"CASE WHEN {urn_ok} THEN regexp_extract({r}, '[^:]*$') END "
-            f"WHEN NOT (contains({r}, '?') OR contains({r}, '/_history/') OR ends_with({r}, '/')) THEN "
-            f"CASE WHEN {plain_ok} THEN nullif({key}, '') END "
-            f"WHEN {regex_ok} THEN nullif({parts}.i, '') END)"
+            f"WHEN contains({r}, '/_history/') OR ends_with({base}, '/') THEN "
+            f"CASE WHEN {regex_ok} THEN nullif({parts}.i, '') END "
+            f"WHEN {plain_ok} THEN nullif({key}, '') END)"
         )
 
     def convert_text(self, text: str, many: str | None) -> tuple[str, str | None]:
