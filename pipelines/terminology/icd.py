@@ -53,7 +53,7 @@ class IcdCrosswalk:
 
     targets: dict[str, GemTarget] = field(default_factory=dict)
     no_map: frozenset[str] = frozenset()
-    displays: dict[str, str] = field(default_factory=dict)  # undotted ICD-10-CM → long description
+    displays: dict[str, str] = field(default_factory=dict)  # undotted ICD-10-CM target → long description
     source: str = ""
 
     @classmethod
@@ -70,11 +70,13 @@ class IcdCrosswalk:
                 if icd9 in targets:
                     continue  # GEM order: the first row of scenario 1, choice list 1 wins
                 targets[icd9] = GemTarget(dotted_icd10(icd10), flags[0] == "1", flags[2] == "1")
-        displays: dict[str, str] = {}
+        wanted = {undotted(target.code) for target in targets.values()}
+        displays: dict[str, str] = {}  # only for GEM targets: the normalizer stays small to pickle
         for order_file in sorted(folder.glob(ORDER_GLOB))[-1:]:
             with gzip.open(order_file, "rt", encoding="utf-8", newline="") as handle:
                 for row in csv.DictReader(handle):
-                    displays[row["code"].strip()] = row["long"].strip()
+                    if row["code"].strip() in wanted:
+                        displays[row["code"].strip()] = row["long"].strip()
         return cls(targets, frozenset(no_map - targets.keys()), displays, str(folder))
 
     def map_icd9(self, code: str) -> GemTarget | None:
