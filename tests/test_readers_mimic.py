@@ -125,3 +125,16 @@ def test_missing_column_and_bad_rows_name_file_and_line(tmp_path: Path) -> None:
     assert errors[("hosp/patients.csv", 3)] == "subject_id is empty"
     assert "admission_type" in errors[("hosp/admissions.csv", 1)]
     assert "icd_version '11'" in errors[("hosp/diagnoses_icd.csv", 3)]
+
+
+def test_zip_with_a_table_subset(mimic_dir: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    archive = tmp_path / "mimic.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for table in ("patients", "admissions", "d_icd_diagnoses", "diagnoses_icd"):
+            out.write(mimic_dir / "hosp" / f"{table}.csv.gz", f"mimic-iv/hosp/{table}.csv.gz")
+    result = read_all("mimic-iv", archive, tables=["patients", "admissions", "diagnoses_icd"], utc_offset="-05:00")
+    assert result.errors == [] and result.counts == {"Patient": 100, "Encounter": 275, "Condition": 4506}
+    assert result.records[100].origin.file == "mimic-iv/hosp/admissions.csv.gz"
+    assert result.of("Encounter")[0]["period"]["start"] == "2196-02-24T14:38:00-05:00"

@@ -66,3 +66,16 @@ def test_folder_and_missing_concept_table(omop_zip: Path, tmp_path: Path) -> Non
     (tmp_path / "CONCEPT.csv").unlink()
     result = read_all("omop-cdm", tmp_path)
     assert result.counts == {} and "CONCEPT" in result.errors[0].error
+
+
+def test_vocabulary_option_points_at_a_separate_concept_table(omop_zip: Path, tmp_path: Path) -> None:
+    extract, vocabulary = tmp_path / "extract", tmp_path / "vocab"
+    extract.mkdir()
+    vocabulary.mkdir()
+    with zipfile.ZipFile(omop_zip) as archive:
+        for member in ("PERSON.csv", "CONDITION_OCCURRENCE.csv"):
+            (extract / member).write_bytes(archive.read(member))
+        (vocabulary / "CONCEPT.csv").write_bytes(archive.read("CONCEPT.csv"))
+    result = read_all("omop-cdm", extract, vocabulary="../vocab")
+    assert result.errors == [] and result.counts == {"Patient": 28, "Condition": 470}
+    assert {c["code"]["coding"][0]["system"] for c in result.of("Condition")} == {SNOMED}
