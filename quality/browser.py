@@ -80,12 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("target", nargs="?", type=Path, help="a release folder or a report.html")
     parser.add_argument("--sample", action="store_true", help="build a synthetic release and its report first")
     parser.add_argument("-o", "--output", type=Path, default=Path("report.png"))
+    parser.add_argument("--workdir", type=Path, help="where --sample builds its releases (default: a new temp folder)")
     args = parser.parse_args(argv)
     if args.sample:
         from fhirmony.quality.sample import build_sample_release
 
-        release = build_sample_release(Path(tempfile.mkdtemp(prefix="fhirmony-sample-")))
+        workdir = args.workdir or Path(tempfile.mkdtemp(prefix="fhirmony-sample-"))
+        release = build_sample_release(workdir)
         html = release / "quality" / "report.html"
+        print(f"sample release: {release}", file=sys.stderr)
     elif args.target is None:
         parser.error("give a release folder, a report.html, or --sample")
     else:

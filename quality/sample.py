@@ -24,7 +24,7 @@ UTC = pa.timestamp("us", tz="UTC")
 
 def _tables(source: str, country: str, defects: float, catalogue: Catalogue, seed: int) -> dict[str, pa.Table]:
     rng = np.random.default_rng(seed)
-    n_pat, n_obs = 60, 1500
+    n_pat, n_obs = 40, 600
     pids = np.array([f"{country.lower()}-p{i}" for i in range(n_pat)], dtype=object)
     births = np.datetime64("1940-01-01", "D") + rng.integers(0, 60 * 365, n_pat).astype("timedelta64[D]")
     gender = np.where(rng.random(n_pat) < 0.5, "male", "female").astype(object)

@@ -163,3 +163,12 @@ def test_report_counts_failures_by_check_type(report: Path) -> None:
     section = html[html.index('id="types"') : html.index('id="failures"')]
     row = re.search(r"<td>is_primary_key</td><td>conformance</td><td>(\d+)</td><td>.*?>(\d+)</span>", section)
     assert row and int(row.group(2)) >= 1
+
+
+def test_screenshot_command_on_a_sample_release(tmp_path: Path) -> None:
+    chromium_or_skip()
+    from fhirmony.quality.browser import main
+
+    png = tmp_path / "shot.png"
+    assert main(["--sample", "--workdir", str(tmp_path / "work"), "-o", str(png)]) == 0  # non-zero on console output
+    assert png.read_bytes()[:4] == b"\x89PNG"
