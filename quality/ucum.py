@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 def ucum_regex(prefixes: Iterable[str], atoms: Iterable[str]) -> str:
     """Case-sensitive UCUM syntax: ``/``-led or ``.``/``/``-joined terms of [prefix]atom[exponent],
-    integer factors (``10*3``) and ``{annotations}``; parentheses are not supported."""
+    integer factors (``10*3``), ``{annotations}`` and one level of parentheses."""
     by_length = lambda values: sorted(set(values), key=len, reverse=True)  # noqa: E731
     prefix = "|".join(re.escape(p) for p in by_length(prefixes))
     atom = "|".join(re.escape(a) for a in by_length(atoms))
@@ -16,4 +16,6 @@ def ucum_regex(prefixes: Iterable[str], atoms: Iterable[str]) -> str:
     simple = rf"(?:(?:{prefix})?(?:{atom})(?:[+-]?[0-9]+)?)"
     factor = r"(?:10[*^][+-]?[0-9]+|[0-9]+)"
     component = rf"(?:(?:{simple}|{factor})(?:{annotation})?|{annotation})"
-    return rf"^/?{component}(?:[./]{component})*$"
+    group = rf"\(/?{component}(?:[./]{component})*\)"  # one level of parentheses: L/(min.m2)
+    term = rf"(?:{component}|{group})"
+    return rf"^/?{term}(?:[./]{term})*$"

@@ -257,8 +257,22 @@ def test_ucum_syntax() -> None:
 
     ucum = load_catalogue().terminology["ucum"]
     regex = re.compile(ucum_regex(ucum["prefixes"], ucum["atoms"]))
-    good = ["mg/dL", "mmol/L", "10*3/uL", "mL/min/{1.73_m2}", "kg/m2", "/min", "%", "{INR}", "m[IU]/L", "mm[Hg]", "1"]
-    bad = ["mcg", "MG/DL", "cells/uL", "bpm", "mg per dL", ""]
+    good = [
+        "mg/dL",
+        "mmol/L",
+        "10*3/uL",
+        "mL/min/{1.73_m2}",
+        "kg/m2",
+        "/min",
+        "%",
+        "{INR}",
+        "m[IU]/L",
+        "mm[Hg]",
+        "1",
+        "L/(min.m2)",
+        "{/100}",
+    ]
+    bad = ["mcg", "MG/DL", "cells/uL", "bpm", "mg per dL", "", "L/(min.m2", "((L))"]
     assert [u for u in good if not regex.search(u)] == []
     assert [u for u in bad if regex.search(u)] == []
     units = {u for lab in load_catalogue().labs for u in [lab["unit"], *lab["units"]]}
