@@ -365,8 +365,16 @@ class _Column:
         plain_ok = f"{kind} <> ''" + ("" if expected is None else f" AND {kind} = {expected}")
         regex_ok = "true" if expected is None else f"{parts}.t = {expected}"
         urn_ok = "true" if expected is None else f"({declared} IS NULL OR {declared} = {expected})"
+        common = ""
+        if ref.expected is not None:  # `Type/id`, the usual form, decided with three cheap string tests
+            prefix = f"{ref.expected}/"
+            tail = f"substr({r}, {len(prefix) + 1})"
+            common = (
+                f"WHEN starts_with({r}, {_quote(prefix)}) AND length({r}) > {len(prefix)} "
+                f"AND strpos({tail}, '/') = 0 AND strpos({tail}, '?') = 0 THEN {tail} "
+            )
         return (
-            f"(CASE WHEN {r} IS NULL OR starts_with({r}, '#') THEN NULL "
+            f"(CASE WHEN {r} IS NULL OR starts_with({r}, '#') THEN NULL {common}"
             f"WHEN starts_with({r}, 'urn:uuid:') OR starts_with({r}, 'urn:oid:') THEN "
             f"CASE WHEN {urn_ok} THEN regexp_extract({r}, '[^:]*$') END "
             f"WHEN contains({r}, '/_history/') OR ends_with({base}, '/') THEN "
