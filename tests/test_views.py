@@ -150,3 +150,55 @@ def test_harmonized_views_evaluate_real_synthea_data_without_errors() -> None:
         if files and view.name != "observation_component":
             table = pa.concat_tables([b.table for b in batches])
             assert table.num_rows > 0 and table["patient_id"].null_count == 0, view.name
+
+
+def test_specification_repeat_and_row_index_examples() -> None:
+    questionnaire = {
+        "resourceType": "QuestionnaireResponse",
+        "item": [
+            {"linkId": "1", "text": "Demographics", "item": [{"linkId": "1.1", "text": "Age"}]},
+            {"linkId": "2", "text": "Medical History", "answer": [{"item": [
+                {"linkId": "2.1", "text": "Conditions", "answer": [{"item": [
+                    {"linkId": "2.1.1", "text": "Diabetes Type"}]}]}]}]},
+        ],
+    }  # fmt: skip
+    repeat = load_view(
+        {
+            "resource": "QuestionnaireResponse",
+            "select": [
+                {
+                    "repeat": ["item", "answer.item"],
+                    "column": [{"path": "linkId", "name": "item_id"}, {"path": "%rowIndex", "name": "i"}],
+                }
+            ],
+        }
+    )
+    rows = repeat.evaluate_rows([questionnaire])
+    assert [r["item_id"] for r in rows] == ["1", "1.1", "2", "2.1", "2.1.1"]
+    assert [r["i"] for r in rows] == [0, 1, 2, 3, 4]
+    patient = {"resourceType": "Patient", "id": "pt1",
+               "name": [{"family": "Smith", "given": ["John", "James"]}, {"family": "Jones", "given": ["Jane"]}]}  # fmt: skip
+    union = load_view(
+        {
+            "resource": "Patient",
+            "select": [
+                {"column": [{"name": "id", "path": "id"}]},
+                {
+                    "forEach": "name",
+                    "column": [{"name": "name_index", "path": "%rowIndex"}],
+                    "select": [
+                        {
+                            "unionAll": [
+                                {"forEach": "given", "column": [{"name": "given_index", "path": "%rowIndex"},
+                                                                {"name": "value", "path": "$this"}]},
+                                {"column": [{"name": "given_index", "path": "%rowIndex"},
+                                            {"name": "value", "path": "family"}]},
+                            ]
+                        }
+                    ],
+                },
+            ],
+        }
+    )  # fmt: skip
+    got = [(r["name_index"], r["given_index"], r["value"]) for r in union.evaluate_rows([patient])]
+    assert got == [(0, 0, "John"), (0, 1, "James"), (0, 0, "Smith"), (1, 0, "Jane"), (1, 1, "Jones")]

@@ -529,7 +529,8 @@ def _string_input(items: list, what: str) -> str | None:
 @simple("join", 0, 1, result="string")
 def _join(items: list, sep: list | None = None) -> list:
     separator = _string_arg(sep, "join") if sep is not None else ""
-    return [(separator or "").join(str(i) for i in items if type(i) is str)]
+    texts = [_fhirpath_string(i) for i in items]
+    return [(separator or "").join(t for t in texts if t is not None)]
 
 
 @simple("startsWith", 1, 1, result="boolean")
