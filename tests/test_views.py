@@ -176,8 +176,8 @@ def test_specification_repeat_and_row_index_examples() -> None:
     rows = repeat.evaluate_rows([questionnaire])
     assert [r["item_id"] for r in rows] == ["1", "1.1", "2", "2.1", "2.1.1"]
     assert [r["i"] for r in rows] == [0, 1, 2, 3, 4]
-    patient = {"resourceType": "Patient", "id": "pt1",
-               "name": [{"family": "Smith", "given": ["John", "James"]}, {"family": "Jones", "given": ["Jane"]}]}  # fmt: skip
+    names = [{"family": "Smith", "given": ["John", "James"]}, {"family": "Jones", "given": ["Jane"]}]
+    patient = {"resourceType": "Patient", "id": "pt1", "name": names}
     union = load_view(
         {
             "resource": "Patient",
