@@ -12,10 +12,11 @@ from fhirmony.fhir.stage import run_fhir_stage
 from fhirmony.home import Home
 from tests.conftest import shared_path
 
-MIMIC_TABLES = ["patients", "admissions", "diagnoses_icd", "procedures_icd", "prescriptions"]
+MIMIC_TABLES = ["patients", "admissions", "diagnoses_icd", "procedures_icd", "prescriptions", "omr"]
 CASES: list[tuple[str, tuple[str, ...], dict[str, Any], dict[str, int]]] = [
     ("mimic-iv", ("mimic-iv-demo-2.2",), {"tables": MIMIC_TABLES},
-     {"Patient": 100, "Encounter": 275, "Condition": 4506, "Procedure": 722, "MedicationRequest": 18087}),
+     {"Patient": 100, "Encounter": 275, "Condition": 4506, "Procedure": 722, "MedicationRequest": 18087,
+      "Observation": 2964}),
     ("omop-cdm", ("eunomia-synthea27nj-omop", "Synthea27Nj_5.4.zip"), {},
      {"Patient": 28, "Encounter": 1791, "Condition": 470, "Observation": 18139, "MedicationRequest": 883,
       "Procedure": 1649}),
@@ -39,3 +40,4 @@ def test_every_record_is_valid_after_normalization(
     assert result.coverage["codes"]["total"] > 0
     if fmt == "mimic-iv":
         assert result.coverage["icd9_to_icd10cm"]["mapped"] == 2163
+        assert result.coverage["units"]["conversions"]["29463-7: [lb_av] -> kg"] == 941

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ TABLE_TYPES = {
     "procedures_icd": "Procedure",
     "labevents": "Observation",
     "prescriptions": "MedicationRequest",
+    "omr": "Observation",
 }
 
 
@@ -40,16 +42,17 @@ def test_known_counts(mimic: ReadResult) -> None:
         "Encounter": 275,
         "Condition": 4506,
         "Procedure": 722,
-        "Observation": 107727,
+        "Observation": 107727 + 2964,  # labevents + omr
         "MedicationRequest": 18087,
     }
 
 
 def test_counts_reconcile_with_the_table_rows(mimic: ReadResult, mimic_dir: Path) -> None:
+    rows: Counter[str] = Counter()
     for table, resource_type in TABLE_TYPES.items():
         with gzip.open(mimic_dir / "hosp" / f"{table}.csv.gz", "rt", newline="") as handle:
-            rows = sum(1 for _ in csv.DictReader(handle))
-        assert mimic.counts[resource_type] == rows, table
+            rows[resource_type] += sum(1 for _ in csv.DictReader(handle))
+    assert mimic.counts == rows
 
 
 def test_ids_unique_and_references_resolve(mimic: ReadResult) -> None:
@@ -94,7 +97,7 @@ def test_labs_carry_loinc_and_local_codes(mimic: ReadResult) -> None:
     assert rdw["valueQuantity"] == {"value": 15.4, "unit": "%"}
     assert rdw["effectiveDateTime"] == "2148-08-16T00:00:00Z"
     with_loinc = sum(1 for o in mimic.of("Observation") if o["code"]["coding"][0]["system"] == LOINC)
-    assert with_loinc / 107727 > 0.75
+    assert with_loinc / 110691 > 0.75
 
 
 def test_normalized_sample_is_valid_r4(mimic: ReadResult) -> None:
@@ -138,3 +141,15 @@ def test_zip_with_a_table_subset(mimic_dir: Path, tmp_path: Path) -> None:
     assert result.errors == [] and result.counts == {"Patient": 100, "Encounter": 275, "Condition": 4506}
     assert result.records[100].origin.file == "mimic-iv/hosp/admissions.csv.gz"
     assert result.of("Encounter")[0]["period"]["start"] == "2196-02-24T14:38:00-05:00"
+
+
+def test_omr_vital_signs_carry_loinc_and_convert_to_canonical_units(mimic: ReadResult) -> None:
+    vitals = {o["id"]: o for o in mimic.of("Observation") if o["id"].startswith("omr-")}
+    assert len(vitals) == 2964
+    weight = vitals["omr-10011398-2147-01-22-1-weight-lbs"]
+    assert weight["code"]["coding"][0]["code"] == "29463-7"
+    assert weight["valueQuantity"] == {"value": 127, "unit": "[lb_av]", "system": UCUM, "code": "[lb_av]"}
+    normalized = Normalizer.from_environment().normalize(dict(weight), CoverageStats())
+    assert normalized["valueQuantity"] == {"value": 57.6062, "unit": "kg", "system": UCUM, "code": "kg"}
+    pressure = vitals["omr-10011398-2146-12-01-1-blood-pressure"]
+    assert [c["code"]["coding"][0]["code"] for c in pressure["component"]] == ["8480-6", "8462-4"]

@@ -3,12 +3,14 @@
 patients → Patient, admissions → Encounter, diagnoses_icd → Condition (ICD-9-CM or ICD-10-CM by
 icd_version), procedures_icd → Procedure (ICD-9-CM vol. 3 or ICD-10-PCS), labevents + d_labitems →
 Observation (LOINC for the common labs, always the local itemid), prescriptions → MedicationRequest
-(NDC and the local formulary code). MIMIC dates are shifted into 2100–2200 by design; they are kept.
+(NDC and the local formulary code), omr → vital-sign Observation (weight, height, BMI, blood
+pressure with LOINC codes). MIMIC dates are shifted into 2100–2200 by design; they are kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from fhirmony.sources._tabular import (
 )
 from fhirmony.sources.base import Origin, SourceRecord, register_reader
 from fhirmony.terminology.icd import dotted_icd9_diagnosis, dotted_icd9_procedure, dotted_icd10
-from fhirmony.terminology.systems import ICD9CM, ICD10CM, ICD10PCS, LOINC, NDC
+from fhirmony.terminology.systems import ICD9CM, ICD10CM, ICD10PCS, LOINC, NDC, UCUM
 from fhirmony.terminology.tables import load_table
 
 MIMIC = "http://mimic.mit.edu/fhir/mimic"
@@ -49,8 +51,18 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
                                    "valuenum", "valueuom", "ref_range_lower", "ref_range_upper", "flag")),
     "prescriptions": ("MedicationRequest", ("subject_id", "hadm_id", "starttime", "stoptime", "drug", "ndc",
                                             "formulary_drug_cd", "dose_val_rx", "dose_unit_rx", "route")),
+    "omr": ("Observation", ("subject_id", "chartdate", "seq_num", "result_name", "result_value")),
 }
 LOOKUPS = ("d_labitems", "d_icd_diagnoses", "d_icd_procedures")
+OMR_SYSTEM = f"{MIMIC}/CodeSystem/mimic-omr"
+# omr result_name → (LOINC, display, UCUM unit); the terminology stage converts lbs and inches to kg and cm
+OMR_CODES = {
+    "Weight (Lbs)": ("29463-7", "Body weight", "[lb_av]"),
+    "Height (Inches)": ("8302-2", "Body height", "[in_i]"),
+    "BMI (kg/m2)": ("39156-5", "Body mass index (BMI) [Ratio]", "kg/m2"),
+}
+BLOOD_PRESSURE = ("85354-9", "Blood pressure panel with all children optional")
+BP_PARTS = (("8480-6", "Systolic blood pressure"), ("8462-4", "Diastolic blood pressure"))
 ENCOUNTER_CLASS = {
     "EW EMER.": "EMER", "DIRECT EMER.": "EMER", "URGENT": "EMER",
     "OBSERVATION ADMIT": "OBSENC", "EU OBSERVATION": "OBSENC", "DIRECT OBSERVATION": "OBSENC",
@@ -60,7 +72,7 @@ ENCOUNTER_CLASS = {
 
 @register_reader("mimic-iv")
 class MimicReader:
-    """Options: `tables` (subset of the six, in order), `utc_offset` (zone written on times, default Z:
+    """Options: `tables` (subset of the seven, in order), `utc_offset` (zone written on times, default Z:
     MIMIC's shifted local times have no real zone), `displays` (ICD titles from d_icd_*, default true)."""
 
     def __init__(self, source: SourceConfig) -> None:
@@ -89,6 +101,7 @@ class MimicReader:
             "procedures_icd": self._procedure,
             "labevents": self._observation,
             "prescriptions": self._medication_request,
+            "omr": self._vital_sign,
         }
         for table in self.selected:
             resource_type, required = TABLES[table]
@@ -237,6 +250,35 @@ class MimicReader:
             resource["note"] = [{"text": row["comments"].strip()}]
         return resource
 
+    def _vital_sign(self, row: dict[str, str]) -> dict[str, Any]:
+        """omr (outpatient measurements): weight, height, BMI and blood pressure with LOINC codes."""
+        name, value = row["result_name"].strip(), row["result_value"].strip()
+        if not name or not value:
+            raise ValueError("result_name or result_value is empty")
+        local = coding(OMR_SYSTEM, name)
+        resource: dict[str, Any] = {
+            "resourceType": "Observation",
+            "id": fhir_id("omr", row["subject_id"], row["chartdate"], row["seq_num"], _slug(name)),
+            "status": "final",
+            "category": [concept(coding(OBSERVATION_CATEGORY, "vital-signs"))],
+            "subject": {"reference": f"Patient/{row['subject_id']}"},
+            "effectiveDateTime": fhir_date(row["chartdate"]),
+        }
+        if name in OMR_CODES:
+            loinc, display, unit = OMR_CODES[name]
+            measured = number(value)
+            if measured is None:
+                raise ValueError(f"{name} {value!r} is not a number")
+            resource["code"] = concept(coding(LOINC, loinc, display), local, text=name)
+            resource["valueQuantity"] = {"value": measured, "unit": unit, "system": UCUM, "code": unit}
+        elif name.startswith("Blood Pressure"):
+            resource["code"] = concept(coding(LOINC, *BLOOD_PRESSURE), local, text=name)
+            resource["component"] = _blood_pressure(value)
+        else:
+            resource["code"] = concept(local, text=name)
+            resource["valueString"] = value
+        return resource
+
     def _medication_request(self, row: dict[str, str]) -> dict[str, Any]:
         drug = row["drug"].strip()
         ndc = row["ndc"].strip()
@@ -268,6 +310,18 @@ class MimicReader:
         return resource
 
 
+def _blood_pressure(value: str) -> list[dict[str, Any]]:
+    systolic, _, diastolic = value.partition("/")
+    numbers = [number(systolic), number(diastolic)]
+    if any(n is None for n in numbers):
+        raise ValueError(f"blood pressure {value!r} is not systolic/diastolic")
+    return [
+        {"code": concept(coding(LOINC, code, display)),
+         "valueQuantity": {"value": n, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}}
+        for (code, display), n in zip(BP_PARTS, numbers, strict=True)
+    ]
+
+
 def _dosage(dose: str, unit: str, route: str) -> dict[str, Any]:
     dosage: dict[str, Any] = {}
     dose, unit = dose.strip(), unit.strip()
@@ -286,6 +340,10 @@ def _dosage(dose: str, unit: str, route: str) -> dict[str, Any]:
     else:
         dosage["text"] = f"{dose} {unit}".strip()
     return dosage
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:20]
 
 
 def _short_hash(row: dict[str, str]) -> str:
