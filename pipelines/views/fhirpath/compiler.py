@@ -121,24 +121,36 @@ def member_step(name: str) -> Callable[[list], list]:
 
 
 def path_fn(base: Fn | None, names: list[str]) -> Fn:
-    """A fused navigation `base.n1.n2...` ; the common single-resource case avoids list building."""
+    """A fused navigation `base.n1.n2...`: from a single item it walks dicts without building lists
+    until it meets a repeating element, then continues item by item."""
     steps = [member_step(n) for n in names]
-    first = names[0]
-    rest = steps[1:]
+    count = len(names)
 
     def from_focus(focus: list, env: Env) -> list:
-        if len(focus) == 1 and type(focus[0]) is dict:
-            value = focus[0].get(first)
-            if value is None:
-                value = choice_value(focus[0], first)
-                if value is None:
+        if len(focus) != 1:
+            items = focus
+            for step in steps:
+                if not items:
+                    return items
+                items = step(items)
+            return items
+        value = focus[0]
+        i = 0
+        while i < count and type(value) is dict:
+            found = value.get(names[i])
+            if found is None:
+                found = choice_value(value, names[i])
+                if found is None:
                     return []
-            items = value if type(value) is list else [value]
-            if None in items:
-                items = [v for v in items if v is not None]
+            value = found
+            i += 1
+        if type(value) is list:
+            items = [v for v in value if v is not None] if None in value else value
+        elif i < count:  # a primitive cannot have children
+            return []
         else:
-            items = steps[0](focus)
-        for step in rest:
+            return [value]
+        for step in steps[i:]:
             if not items:
                 return items
             items = step(items)
