@@ -13,7 +13,6 @@ from itertools import product
 from fhirmony.views.definition import ColumnSpec, SelectSpec, ViewSpec
 from fhirmony.views.errors import EvaluationError
 from fhirmony.views.fhirpath.compiler import Env
-from fhirmony.views.fhirpath.operators import to_boolean
 
 Row = tuple
 RowsFn = Callable[[object, Env], list[Row]]
@@ -117,8 +116,15 @@ def row_producer(view: ViewSpec) -> Callable[[dict, Env], list[Row]]:
     root = view.root
 
     def passes(resource: dict, env: Env) -> bool:
+        """Every `where` path yields exactly true (a non-boolean value filters the resource out)."""
         focus = [resource]
-        return all(to_boolean(w(focus, env)) is True for w in wheres)
+        for where in wheres:
+            result = where(focus, env)
+            if len(result) > 1:
+                raise EvaluationError(f"a where path gave {len(result)} values instead of one boolean")
+            if not result or result[0] is not True:
+                return False
+        return True
 
     if root.is_flat:
         values = [_column_value(c) for c in view.columns]
