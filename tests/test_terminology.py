@@ -158,3 +158,13 @@ def test_normalizer_pickles_with_its_unit_cache(normalizer: Normalizer) -> None:
     clone = pickle.loads(pickle.dumps(normalizer))
     assert clone.ucum.codes["mmol/L"] == "mmol/L"
     assert clone.normalize(_glucose(5.5, "mmol/L"), CoverageStats())["valueQuantity"]["value"] == 99.0858
+
+
+def test_enzyme_activity_in_international_units_is_the_enzyme_unit(normalizer: Normalizer) -> None:
+    stats = CoverageStats()
+    alt = {"resourceType": "Observation", "code": {"coding": [{"system": LOINC, "code": "1742-6"}]},
+           "valueQuantity": {"value": 35, "unit": "IU/L"}}
+    assert normalizer.normalize(alt, stats)["valueQuantity"] == {"value": 35, "unit": "U/L", "system": UCUM,
+                                                                 "code": "U/L"}
+    assert stats.conversions["1742-6: [IU]/L -> U/L"] == 1
+    assert normalizer.ucum.conversion("[IU]/L", "U/L") is None  # only where the LOINC code says enzyme

@@ -41,6 +41,7 @@ def test_mimic_labs_units_and_loinc_share(normalizer: Normalizer) -> None:
     assert units["ucum_share"] > 0.98  # 1,315 lab values in "units" stay non-UCUM
     assert units["aliases"]["mEq/L -> meq/L"] > 10_000
     assert units["conversions"]["2823-3: meq/L -> mmol/L"] == 3019  # potassium to its canonical unit
+    assert units["conversions"]["1742-6: [IU]/L -> U/L"] > 1000  # ALT: IU is the enzyme unit
 
 
 def test_omop_and_mii_are_standard_coded(normalizer: Normalizer) -> None:

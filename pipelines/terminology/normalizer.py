@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,17 @@ CODE_ELEMENTS: dict[str, str] = {
     "Encounter": "type",
 }
 
-Target = tuple[str, str, Analyte | None]  # LOINC code, canonical UCUM unit, analyte
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The canonical unit of a LOINC code, and what converting to it needs."""
+
+    loinc: str
+    unit: str
+    analyte: Analyte | None = None
+    enzyme: bool = False  # enzymatic activity: an international unit [IU] is the enzyme unit U (µmol/min)
+
 _NUMBERS = (int, float)  # bool is excluded: type(True) is bool
 
 
@@ -79,7 +90,7 @@ class Normalizer:
             for name, entry in load_table("molar_masses.json")["analytes"].items()
         }
         targets = {
-            code: (code, entry["unit"], analytes.get(entry.get("analyte", "")))
+            code: Target(code, entry["unit"], analytes.get(entry.get("analyte", "")), entry.get("enzyme", False))
             for code, entry in load_table("loinc_units.json")["codes"].items()
         }
         folder = find_crosswalk(crosswalk)
@@ -241,12 +252,14 @@ class Normalizer:
         quantity = holder.get("valueQuantity")
         if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), int | float):
             return
-        loinc, unit, analyte = target
+        unit = target.unit
         source = quantity.get("code") if quantity.get("system") == UCUM else None
         if source == unit:
             return
-        label = f"{loinc}: {source or quantity.get('unit', '?')} -> {unit}"
-        conversion = self.ucum.conversion(source, unit, analyte) if source else None
+        label = f"{target.loinc}: {source or quantity.get('unit', '?')} -> {unit}"
+        conversion = self.ucum.conversion(source, unit, target.analyte) if source else None
+        if conversion is None and source and target.enzyme and "[IU]" in source:
+            conversion = self.ucum.conversion(source.replace("[IU]", "U"), unit, target.analyte)
         if conversion is None:
             stats.not_convertible[label] += 1
             return
