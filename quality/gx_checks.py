@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fhirmony.quality.model import SAMPLE_SIZE, CheckSpec
+from fhirmony.quality.ucum import valid_units
 
 if TYPE_CHECKING:
     from great_expectations.expectations.expectation import Expectation
@@ -205,9 +206,13 @@ def _expectation(
         values = p["values"] if check == "value_set" else p["units"]
         expectation = gxe.ExpectColumnValuesToBeInSet(column=col, value_set=list(values), **extra)
         return _Plan(spec, expectation, "nonnull", _value_sampler(col, scope))
-    if check in ("field_format", "code_format", "ucum_unit"):
-        regex = terms["ucum_regex"] if check == "ucum_unit" else p["regex"]
-        expectation = gxe.ExpectColumnValuesToMatchRegex(column=col, regex=regex, **extra)
+    if check in ("field_format", "code_format"):
+        expectation = gxe.ExpectColumnValuesToMatchRegex(column=col, regex=p["regex"], **extra)
+        return _Plan(spec, expectation, "nonnull", _value_sampler(col, scope))
+    if check == "ucum_unit":
+        # each distinct unit string is parsed once by the full UCUM grammar; GX counts the rows
+        valid = valid_units(frame[col].dropna().unique())
+        expectation = gxe.ExpectColumnValuesToBeInSet(column=col, value_set=valid, **extra)
         return _Plan(spec, expectation, "nonnull", _value_sampler(col, scope))
     if check == "standard_code_completeness":
         system = columns["system"]

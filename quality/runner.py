@@ -14,7 +14,6 @@ from fhirmony.quality.catalogue import Catalogue, load_catalogue
 from fhirmony.quality.direct_checks import DirectOutcome, check_datatype, check_foreign_key, run_duckdb
 from fhirmony.quality.frames import UTC_US, project
 from fhirmony.quality.model import CheckResult, CheckSpec, judge
-from fhirmony.quality.ucum import ucum_regex
 
 # Fields of related tables the cross-table checks read (required, optional).
 _RELATED_FIELDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -65,7 +64,7 @@ def run_table_checks(
         if r.reason:
             outcomes[r.spec.check_id] = _result(r.spec, source_id, country, "not_applicable", message=r.reason)
     gx_ready = [r for r in ready if r.spec.params["engine"] == "great_expectations"]
-    outcomes.update(_run_gx(gx_ready, table, catalogue, source_id, country, date_shift_days))
+    outcomes.update(_run_gx(gx_ready, table, source_id, country, date_shift_days))
     for r in ready:
         if r.spec.params["engine"] != "great_expectations":
             outcomes[r.spec.check_id] = _run_direct(r, table, related, source_id, country)
@@ -146,7 +145,7 @@ def _judged(spec: CheckSpec, source_id: str, country: str, violating: int, total
 
 
 def _run_gx(
-    ready: list[_Resolved], table: pa.Table, catalogue: Catalogue, source_id: str, country: str, shift_days: int
+    ready: list[_Resolved], table: pa.Table, source_id: str, country: str, shift_days: int
 ) -> dict[str, CheckResult]:
     if not ready:
         return {}
@@ -158,7 +157,7 @@ def _run_gx(
     started = time.perf_counter()
     try:
         frame = project(table, needed).to_pandas()
-        terms = {**_terms(catalogue), "date_shift_days": int(shift_days)}
+        terms = {"date_shift_days": int(shift_days)}
         outcomes = run_gx(frame, [(r.spec, {k: k for k in r.columns}) for r in ready], terms)
     except Exception as exc:
         message = f"Great Expectations validation failed: {type(exc).__name__}: {exc}"
@@ -224,16 +223,6 @@ def _with_optional(table: pa.Table, spec: CheckSpec) -> pa.Table:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(len(table), UTC_US))
     return table
-
-
-@cache
-def _ucum_pattern(prefixes: tuple[str, ...], atoms: tuple[str, ...]) -> str:
-    return ucum_regex(prefixes, atoms)
-
-
-def _terms(catalogue: Catalogue) -> dict[str, Any]:
-    ucum = catalogue.terminology.get("ucum", {})
-    return {"ucum_regex": _ucum_pattern(tuple(ucum.get("prefixes", ())), tuple(ucum.get("atoms", ())))}
 
 
 def run_source_checks(

@@ -1,21 +1,35 @@
-"""A regular expression for UCUM unit expressions, built from the catalogue's prefixes and atoms."""
+"""UCUM validity of unit strings, by the full UCUM grammar (`ucumvert`, generated from
+ucum-essence.xml), case-sensitive as UCUM is: `mg/dL` and `[IU]/L` are valid, `IU/L`, `mcg` not."""
 
 from __future__ import annotations
 
-import re
+import warnings
 from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
 
-def ucum_regex(prefixes: Iterable[str], atoms: Iterable[str]) -> str:
-    """Case-sensitive UCUM syntax: ``/``-led or ``.``/``/``-joined terms of [prefix]atom[exponent],
-    integer factors (``10*3``), ``{annotations}`` and one level of parentheses."""
-    by_length = lambda values: sorted(set(values), key=len, reverse=True)  # noqa: E731
-    prefix = "|".join(re.escape(p) for p in by_length(prefixes))
-    atom = "|".join(re.escape(a) for a in by_length(atoms))
-    annotation = r"\{[^{}]*\}"
-    simple = rf"(?:(?:{prefix})?(?:{atom})(?:[+-]?[0-9]+)?)"
-    factor = r"(?:10[*^][+-]?[0-9]+|[0-9]+)"
-    component = rf"(?:(?:{simple}|{factor})(?:{annotation})?|{annotation})"
-    group = rf"\(/?{component}(?:[./]{component})*\)"  # one level of parentheses: L/(min.m2)
-    term = rf"(?:{component}|{group})"
-    return rf"^/?{term}(?:[./]{term})*$"
+@cache
+def _registry() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ucumvert import PintUcumRegistry
+
+        return PintUcumRegistry()  # ~1 s, once per process
+
+
+@cache
+def is_ucum(unit: str) -> bool:
+    """Whether `unit` is, exactly as written, a valid UCUM expression."""
+    if not unit or unit != unit.strip():
+        return False
+    try:
+        _registry().from_ucum(unit)
+    except Exception:  # ucumvert raises InvalidUcumError; pint may raise its own errors
+        return False
+    return True
+
+
+def valid_units(values: Iterable[Any]) -> list[str]:
+    """The distinct valid UCUM strings among `values` (each distinct string parsed once)."""
+    return sorted({str(v) for v in values if isinstance(v, str) and is_ucum(v)})

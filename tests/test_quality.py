@@ -240,6 +240,8 @@ def test_source_checks_cover_every_catalogue_table() -> None:
         ("snomed", ["38341003", "44054006", "236886002"], ["123", "038341003", "S-1234"]),
         ("atc", ["A10BA02", "C09", "N02BE01"], ["A10BA0", "a10ba02", "10BA02"]),
         ("ops", ["5-470.11", "8-930", "1-632.0"], ["5470", "X-470.11"]),
+        ("icd10pcs", ["0DTJ4ZZ", "5A1955Z"], ["0DTJ4Z", "0DTJ4ZI", "45.13"]),
+        ("ndc", ["0002-7510-02", "00027510021", "50090-2875-0"], ["2-7510-02", "ABC"]),
     ],
 )
 def test_code_formats(system: str, good: list[str], bad: list[str]) -> None:
@@ -250,30 +252,14 @@ def test_code_formats(system: str, good: list[str], bad: list[str]) -> None:
     assert [c for c in bad if regex.search(c)] == []
 
 
-def test_ucum_syntax() -> None:
-    import re
+def test_ucum_validity() -> None:
+    from fhirmony.quality.ucum import is_ucum, valid_units
 
-    from fhirmony.quality.ucum import ucum_regex
-
-    ucum = load_catalogue().terminology["ucum"]
-    regex = re.compile(ucum_regex(ucum["prefixes"], ucum["atoms"]))
-    good = [
-        "mg/dL",
-        "mmol/L",
-        "10*3/uL",
-        "mL/min/{1.73_m2}",
-        "kg/m2",
-        "/min",
-        "%",
-        "{INR}",
-        "m[IU]/L",
-        "mm[Hg]",
-        "1",
-        "L/(min.m2)",
-        "{/100}",
-    ]
-    bad = ["mcg", "MG/DL", "cells/uL", "bpm", "mg per dL", "", "L/(min.m2", "((L))"]
-    assert [u for u in good if not regex.search(u)] == []
-    assert [u for u in bad if regex.search(u)] == []
+    good = ["mg/dL", "mmol/L", "10*3/uL", "mL/min/{1.73_m2}", "kg/m2", "/min", "%", "{INR}", "m[IU]/L", "mm[Hg]"]
+    good += ["1", "L/(min.m2)", "{/100}", "[IU]/L", "[MPL'U]", "mg/dl"]
+    bad = ["mcg", "MG/DL", "IU/L", "cells/uL", "bpm", "mg per dL", "", "L/(min.m2", " mg/dL"]
+    assert [u for u in good if not is_ucum(u)] == []
+    assert [u for u in bad if is_ucum(u)] == []
     units = {u for lab in load_catalogue().labs for u in [lab["unit"], *lab["units"]]}
-    assert [u for u in units if not regex.search(u)] == []
+    assert [u for u in units if not is_ucum(u)] == []
+    assert valid_units(["mg/dL", "mcg", None, "mg/dL", 3]) == ["mg/dL"]
