@@ -62,19 +62,28 @@ def gen_fhir_ndjson(root: Path, n: int) -> Path:
     patients, observations = n // PER_PATIENT, n - n // PER_PATIENT
     with (root / "Patient.ndjson").open("wb") as out:
         for p in range(patients):
-            out.write(orjson.dumps({"resourceType": "Patient", "id": f"p{p}", "gender": "female",
-                                    "birthDate": "1970-01-01"}) + b"\n")
+            out.write(
+                orjson.dumps({"resourceType": "Patient", "id": f"p{p}", "gender": "female", "birthDate": "1970-01-01"})
+                + b"\n"
+            )
     with (root / "Observation.ndjson").open("wb") as out:
         for i in range(observations):
             _, loinc, label, unit, base = LABS[i % len(LABS)]
             unit = "mmol/L" if loinc == "2345-7" and i % 2 else unit
-            out.write(orjson.dumps({
-                "resourceType": "Observation", "id": f"o{i}", "status": "final",
-                "code": {"coding": [{"system": "http://loinc.org", "code": loinc, "display": label}]},
-                "subject": {"reference": f"Patient/p{i % max(patients, 1)}"},
-                "effectiveDateTime": "2020-01-01T10:00:00Z",
-                "valueQuantity": {"value": _value(i, 5.8 if unit == "mmol/L" else base), "unit": unit},
-            }) + b"\n")
+            out.write(
+                orjson.dumps(
+                    {
+                        "resourceType": "Observation",
+                        "id": f"o{i}",
+                        "status": "final",
+                        "code": {"coding": [{"system": "http://loinc.org", "code": loinc, "display": label}]},
+                        "subject": {"reference": f"Patient/p{i % max(patients, 1)}"},
+                        "effectiveDateTime": "2020-01-01T10:00:00Z",
+                        "valueQuantity": {"value": _value(i, 5.8 if unit == "mmol/L" else base), "unit": unit},
+                    }
+                )
+                + b"\n"
+            )
     return root
 
 
@@ -92,11 +101,13 @@ def gen_fhir_bundle(root: Path, n: int) -> Path:
                 if len(entries) == 500:
                     count += 1
                     (out_dir / f"b{count:05d}.json").write_bytes(
-                        orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
+                        orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+                    )
                     entries = []
     if entries:
-        (out_dir / "last.json").write_bytes(orjson.dumps({"resourceType": "Bundle", "type": "collection",
-                                                          "entry": entries}))
+        (out_dir / "last.json").write_bytes(
+            orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+        )
     return out_dir
 
 
@@ -108,8 +119,10 @@ def gen_fhir_xml(root: Path, n: int) -> Path:
             out.write('<Bundle xmlns="http://hl7.org/fhir"><type value="collection"/>\n')
             for i in range(start, min(n, start + per_file)):
                 if i % PER_PATIENT == 0:
-                    out.write(f'<entry><resource><Patient><id value="p{i}"/><gender value="male"/>'
-                              f'<birthDate value="1960-02-03"/></Patient></resource></entry>\n')
+                    out.write(
+                        f'<entry><resource><Patient><id value="p{i}"/><gender value="male"/>'
+                        f'<birthDate value="1960-02-03"/></Patient></resource></entry>\n'
+                    )
                     continue
                 _, loinc, label, unit, base = LABS[i % len(LABS)]
                 out.write(
@@ -119,7 +132,8 @@ def gen_fhir_xml(root: Path, n: int) -> Path:
                     f'<subject><reference value="Patient/p{(i // PER_PATIENT) % max(patients, 1)}"/></subject>'
                     f'<effectiveDateTime value="2020-01-01T10:00:00Z"/>'
                     f'<valueQuantity><value value="{_value(i, base)}"/><unit value="{unit}"/></valueQuantity>'
-                    f'</Observation></resource></entry>\n')
+                    f"</Observation></resource></entry>\n"
+                )
             out.write("</Bundle>\n")
     return root
 
@@ -134,32 +148,95 @@ def _write_csv(path: Path, header: list[str], rows: Any) -> None:
 
 def gen_synthea_csv(root: Path, n: int) -> Path:
     patients = max(1, n // PER_PATIENT)
-    _write_csv(root / "patients.csv", ["Id", "BIRTHDATE", "DEATHDATE", "FIRST", "LAST", "GENDER"],
-               ([f"p{p}", "1970-01-01", "", "Ann", "Lee", "F"] for p in range(patients)))
-    _write_csv(root / "observations.csv",
-               ["DATE", "PATIENT", "ENCOUNTER", "CATEGORY", "CODE", "DESCRIPTION", "VALUE", "UNITS", "TYPE"],
-               ([_stamp(i), f"p{i % patients}", "", "laboratory", LABS[i % 5][1], LABS[i % 5][2],
-                 _value(i, LABS[i % 5][4]), LABS[i % 5][3], "numeric"] for i in range(n - patients)))
+    _write_csv(
+        root / "patients.csv",
+        ["Id", "BIRTHDATE", "DEATHDATE", "FIRST", "LAST", "GENDER"],
+        ([f"p{p}", "1970-01-01", "", "Ann", "Lee", "F"] for p in range(patients)),
+    )
+    _write_csv(
+        root / "observations.csv",
+        ["DATE", "PATIENT", "ENCOUNTER", "CATEGORY", "CODE", "DESCRIPTION", "VALUE", "UNITS", "TYPE"],
+        (
+            [
+                _stamp(i),
+                f"p{i % patients}",
+                "",
+                "laboratory",
+                LABS[i % 5][1],
+                LABS[i % 5][2],
+                _value(i, LABS[i % 5][4]),
+                LABS[i % 5][3],
+                "numeric",
+            ]
+            for i in range(n - patients)
+        ),
+    )
     return root
 
 
 def gen_omop_cdm(root: Path, n: int) -> Path:
     persons = max(1, n // PER_PATIENT)
-    concepts = [("8507", "MALE", "Gender", "M"), ("9529", "kilogram", "UCUM", "kg"),
-                ("8840", "milligram per deciliter", "UCUM", "mg/dL"), ("8753", "millimole per liter", "UCUM", "mmol/L")]
+    concepts = [
+        ("8507", "MALE", "Gender", "M"),
+        ("9529", "kilogram", "UCUM", "kg"),
+        ("8840", "milligram per deciliter", "UCUM", "mg/dL"),
+        ("8753", "millimole per liter", "UCUM", "mmol/L"),
+    ]
     concepts += [(str(3000000 + k), label, "LOINC", loinc) for k, (_, loinc, label, _, _) in enumerate(LABS)]
-    _write_csv(root / "CONCEPT.csv", ["concept_id", "concept_name", "domain_id", "vocabulary_id", "concept_class_id",
-                                      "standard_concept", "concept_code"],
-               ([cid, name, "x", vocab, "x", "S", code] for cid, name, vocab, code in concepts))
-    _write_csv(root / "PERSON.csv", ["person_id", "gender_concept_id", "year_of_birth", "month_of_birth",
-                                     "day_of_birth", "birth_datetime", "person_source_value"],
-               ([p, "8507", "1960", "3", "4", "", f"src{p}"] for p in range(persons)))
-    _write_csv(root / "MEASUREMENT.csv", ["measurement_id", "person_id", "measurement_concept_id", "measurement_date",
-                                          "measurement_datetime", "value_as_number", "unit_concept_id",
-                                          "unit_source_value", "visit_occurrence_id"],
-               ([i, i % persons, str(3000000 + i % 5), "2020-01-01", "2020-01-01 10:30:00",
-                 _value(i, 5.8 if i % 5 == 0 else LABS[i % 5][4]), "8753" if i % 5 == 0 else "8840", "", ""]
-                for i in range(n - persons)))
+    _write_csv(
+        root / "CONCEPT.csv",
+        [
+            "concept_id",
+            "concept_name",
+            "domain_id",
+            "vocabulary_id",
+            "concept_class_id",
+            "standard_concept",
+            "concept_code",
+        ],
+        ([cid, name, "x", vocab, "x", "S", code] for cid, name, vocab, code in concepts),
+    )
+    _write_csv(
+        root / "PERSON.csv",
+        [
+            "person_id",
+            "gender_concept_id",
+            "year_of_birth",
+            "month_of_birth",
+            "day_of_birth",
+            "birth_datetime",
+            "person_source_value",
+        ],
+        ([p, "8507", "1960", "3", "4", "", f"src{p}"] for p in range(persons)),
+    )
+    _write_csv(
+        root / "MEASUREMENT.csv",
+        [
+            "measurement_id",
+            "person_id",
+            "measurement_concept_id",
+            "measurement_date",
+            "measurement_datetime",
+            "value_as_number",
+            "unit_concept_id",
+            "unit_source_value",
+            "visit_occurrence_id",
+        ],
+        (
+            [
+                i,
+                i % persons,
+                str(3000000 + i % 5),
+                "2020-01-01",
+                "2020-01-01 10:30:00",
+                _value(i, 5.8 if i % 5 == 0 else LABS[i % 5][4]),
+                "8753" if i % 5 == 0 else "8840",
+                "",
+                "",
+            ]
+            for i in range(n - persons)
+        ),
+    )
     return root
 
 
@@ -169,22 +246,66 @@ def gen_mimic_iv(root: Path, n: int) -> Path:
     patients = max(1, n // PER_PATIENT)
     admissions = patients
     diagnoses = patients * 3
-    _write_csv(hosp / "patients.csv.gz", ["subject_id", "gender", "anchor_age", "anchor_year", "dod"],
-               ([10000000 + p, "F", 60, 2150, ""] for p in range(patients)))
-    _write_csv(hosp / "admissions.csv.gz", ["subject_id", "hadm_id", "admittime", "dischtime", "admission_type"],
-               ([10000000 + a, 20000000 + a, "2150-01-01 10:00:00", "2150-01-05 12:00:00", "URGENT"]
-                for a in range(admissions)))
-    _write_csv(hosp / "diagnoses_icd.csv.gz", ["subject_id", "hadm_id", "seq_num", "icd_code", "icd_version"],
-               ([10000000 + d // 3, 20000000 + d // 3, d % 3 + 1, ICD9[d % 5], 9] for d in range(diagnoses)))
-    _write_csv(hosp / "d_labitems.csv.gz", ["itemid", "label", "fluid", "category"],
-               ([itemid, label, "Blood", "Chemistry"] for itemid, _, label, _, _ in LABS))
+    _write_csv(
+        hosp / "patients.csv.gz",
+        ["subject_id", "gender", "anchor_age", "anchor_year", "dod"],
+        ([10000000 + p, "F", 60, 2150, ""] for p in range(patients)),
+    )
+    _write_csv(
+        hosp / "admissions.csv.gz",
+        ["subject_id", "hadm_id", "admittime", "dischtime", "admission_type"],
+        (
+            [10000000 + a, 20000000 + a, "2150-01-01 10:00:00", "2150-01-05 12:00:00", "URGENT"]
+            for a in range(admissions)
+        ),
+    )
+    _write_csv(
+        hosp / "diagnoses_icd.csv.gz",
+        ["subject_id", "hadm_id", "seq_num", "icd_code", "icd_version"],
+        ([10000000 + d // 3, 20000000 + d // 3, d % 3 + 1, ICD9[d % 5], 9] for d in range(diagnoses)),
+    )
+    _write_csv(
+        hosp / "d_labitems.csv.gz",
+        ["itemid", "label", "fluid", "category"],
+        ([itemid, label, "Blood", "Chemistry"] for itemid, _, label, _, _ in LABS),
+    )
     labs = n - patients - admissions - diagnoses
-    _write_csv(hosp / "labevents.csv.gz",
-               ["labevent_id", "subject_id", "hadm_id", "specimen_id", "itemid", "charttime", "storetime", "value",
-                "valuenum", "valueuom", "ref_range_lower", "ref_range_upper", "flag"],
-               ([i, 10000000 + i % patients, 20000000 + i % patients, i, LABS[i % 5][0], "2150-01-02 08:00:00",
-                 "2150-01-02 09:00:00", _value(i, LABS[i % 5][4]), _value(i, LABS[i % 5][4]), LABS[i % 5][3],
-                 "", "", ""] for i in range(labs)))
+    _write_csv(
+        hosp / "labevents.csv.gz",
+        [
+            "labevent_id",
+            "subject_id",
+            "hadm_id",
+            "specimen_id",
+            "itemid",
+            "charttime",
+            "storetime",
+            "value",
+            "valuenum",
+            "valueuom",
+            "ref_range_lower",
+            "ref_range_upper",
+            "flag",
+        ],
+        (
+            [
+                i,
+                10000000 + i % patients,
+                20000000 + i % patients,
+                i,
+                LABS[i % 5][0],
+                "2150-01-02 08:00:00",
+                "2150-01-02 09:00:00",
+                _value(i, LABS[i % 5][4]),
+                _value(i, LABS[i % 5][4]),
+                LABS[i % 5][3],
+                "",
+                "",
+                "",
+            ]
+            for i in range(labs)
+        ),
+    )
     return root
 
 
@@ -234,8 +355,15 @@ def measure(fmt: str, mode: str, path: Path, workers: int, home: Path) -> dict[s
         result = run_fhir_stage(source, Home(home), workers=workers)
         seconds = time.perf_counter() - start
         records, extra = result.read, {"valid": result.valid, "quarantined": result.quarantined}
-    return {"format": fmt, "mode": mode, "records": records, "seconds": round(seconds, 2),
-            "records_per_s": round(records / seconds) if seconds else None, **extra, **_peak_rss_mb()}
+    return {
+        "format": fmt,
+        "mode": mode,
+        "records": records,
+        "seconds": round(seconds, 2),
+        "records_per_s": round(records / seconds) if seconds else None,
+        **extra,
+        **_peak_rss_mb(),
+    }
 
 
 def _stage_available() -> bool:
@@ -278,8 +406,10 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 row = json.loads(run.stdout.strip().splitlines()[-1]) | {"generate_seconds": generated}
                 results.append(row)
-                print(f"{fmt:12} {mode:15} {row['records']:>9,} records {row['records_per_s']:>8,}/s "
-                      f"peak RSS {row['peak_rss_mb']:>7.1f} MB (workers {row['peak_rss_worker_mb']:.1f} MB)")
+                print(
+                    f"{fmt:12} {mode:15} {row['records']:>9,} records {row['records_per_s']:>8,}/s "
+                    f"peak RSS {row['peak_rss_mb']:>7.1f} MB (workers {row['peak_rss_worker_mb']:.1f} MB)"
+                )
     if args.output.exists():  # keep the other formats' rows of an earlier run of the same size
         earlier = json.loads(args.output.read_text(encoding="utf-8"))
         if earlier.get("records_per_format") == args.records:

@@ -14,15 +14,46 @@ from tests.conftest import shared_path
 
 MIMIC_TABLES = ["patients", "admissions", "diagnoses_icd", "procedures_icd", "prescriptions", "omr"]
 CASES: list[tuple[str, tuple[str, ...], dict[str, Any], dict[str, int]]] = [
-    ("mimic-iv", ("mimic-iv-demo-2.2",), {"tables": MIMIC_TABLES},
-     {"Patient": 100, "Encounter": 275, "Condition": 4506, "Procedure": 722, "MedicationRequest": 18087,
-      "Observation": 2964}),
-    ("omop-cdm", ("eunomia-synthea27nj-omop", "Synthea27Nj_5.4.zip"), {},
-     {"Patient": 28, "Encounter": 1791, "Condition": 470, "Observation": 18139, "MedicationRequest": 883,
-      "Procedure": 1649}),
-    ("synthea-csv", ("synthea-csv-107",), {},
-     {"Patient": 107, "Encounter": 1274, "Condition": 55, "Observation": 3190, "MedicationRequest": 80,
-      "Procedure": 243, "Immunization": 1323}),
+    (
+        "mimic-iv",
+        ("mimic-iv-demo-2.2",),
+        {"tables": MIMIC_TABLES},
+        {
+            "Patient": 100,
+            "Encounter": 275,
+            "Condition": 4506,
+            "Procedure": 722,
+            "MedicationRequest": 18087,
+            "Observation": 2964,
+        },
+    ),
+    (
+        "omop-cdm",
+        ("eunomia-synthea27nj-omop", "Synthea27Nj_5.4.zip"),
+        {},
+        {
+            "Patient": 28,
+            "Encounter": 1791,
+            "Condition": 470,
+            "Observation": 18139,
+            "MedicationRequest": 883,
+            "Procedure": 1649,
+        },
+    ),
+    (
+        "synthea-csv",
+        ("synthea-csv-107",),
+        {},
+        {
+            "Patient": 107,
+            "Encounter": 1274,
+            "Condition": 55,
+            "Observation": 3190,
+            "MedicationRequest": 80,
+            "Procedure": 243,
+            "Immunization": 1323,
+        },
+    ),
 ]
 
 
@@ -30,8 +61,14 @@ CASES: list[tuple[str, tuple[str, ...], dict[str, Any], dict[str, int]]] = [
 def test_every_record_is_valid_after_normalization(
     tmp_path: Path, fmt: str, parts: tuple[str, ...], options: dict[str, Any], expected: dict[str, int]
 ) -> None:
-    source = SourceConfig(id=fmt.replace("-", ""), country="US", format=fmt, path=shared_path("data", *parts),
-                          licence="test", options=options)
+    source = SourceConfig(
+        id=fmt.replace("-", ""),
+        country="US",
+        format=fmt,
+        path=shared_path("data", *parts),
+        licence="test",
+        options=options,
+    )
     result = run_fhir_stage(source, Home(tmp_path / "home"), workers=2)
     counts = {name: c.to_dict() for name, c in result.counts.items()}
     assert {name: c["read"] for name, c in counts.items()} == expected

@@ -11,9 +11,16 @@ import pytest
 from tests.conftest import shared_path
 from tests.test_readers_common import invalid_resources, read_all
 
-EXAMPLES = ["patient-example.json", "condition-example-f201-fever.json", "observation-example-bmd.json",
-            "medicationrequestexample1.json", "immunization-example.json", "encounter-example-f201-20130404.json",
-            "allergyintolerance-example.json", "procedure-example-f201-tpf.json"]
+EXAMPLES = [
+    "patient-example.json",
+    "condition-example-f201-fever.json",
+    "observation-example-bmd.json",
+    "medicationrequestexample1.json",
+    "immunization-example.json",
+    "encounter-example-f201-20130404.json",
+    "allergyintolerance-example.json",
+    "procedure-example-f201-tpf.json",
+]
 
 
 def _without_narrative(resource: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,14 @@ from fhirmony.terminology.systems import LOINC, RXNORM, SNOMED, UCUM
 from tests.conftest import shared_path
 from tests.test_readers_common import ReadResult, invalid_resources, read_all, sample
 
-EXPECTED = {"Patient": 28, "Encounter": 1791, "Condition": 470, "Observation": 10040 + 8099,
-            "MedicationRequest": 883, "Procedure": 1649}
+EXPECTED = {
+    "Patient": 28,
+    "Encounter": 1791,
+    "Condition": 470,
+    "Observation": 10040 + 8099,
+    "MedicationRequest": 883,
+    "Procedure": 1649,
+}
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,16 @@ from fhirmony.terminology.systems import CVX, LOINC, RXNORM, SNOMED
 from tests.conftest import shared_path
 from tests.test_readers_common import ReadResult, invalid_resources, read_all, sample
 
-TABLE_TYPES = {"patients": "Patient", "encounters": "Encounter", "conditions": "Condition",
-               "observations": "Observation", "medications": "MedicationRequest", "procedures": "Procedure",
-               "immunizations": "Immunization", "allergies": "AllergyIntolerance"}
+TABLE_TYPES = {
+    "patients": "Patient",
+    "encounters": "Encounter",
+    "conditions": "Condition",
+    "observations": "Observation",
+    "medications": "MedicationRequest",
+    "procedures": "Procedure",
+    "immunizations": "Immunization",
+    "allergies": "AllergyIntolerance",
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +35,15 @@ def synthea(synthea_dir: Path) -> ReadResult:
 
 def test_known_counts(synthea: ReadResult) -> None:
     assert synthea.errors == []
-    assert synthea.counts == {"Patient": 107, "Encounter": 1274, "Condition": 55, "Observation": 3190,
-                              "MedicationRequest": 80, "Procedure": 243, "Immunization": 1323}
+    assert synthea.counts == {
+        "Patient": 107,
+        "Encounter": 1274,
+        "Condition": 55,
+        "Observation": 3190,
+        "MedicationRequest": 80,
+        "Procedure": 243,
+        "Immunization": 1323,
+    }
 
 
 def test_counts_reconcile_with_the_table_rows(synthea: ReadResult, synthea_dir: Path) -> None:

@@ -87,8 +87,18 @@ def test_icd9_without_gem_is_counted_not_mapped() -> None:
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("mg/dL", "mg/dL"), ("mEq/L", "meq/L"), ("K/uL", "10*3/uL"), ("mm Hg", "mm[Hg]"), ("10*3/uL", "10*3/uL"),
-     ("%", "%"), ("{score}", "{score}"), ("mg/dl", "mg/dL"), ("kg/m2", "kg/m2"), ("not a unit", None)],
+    [
+        ("mg/dL", "mg/dL"),
+        ("mEq/L", "meq/L"),
+        ("K/uL", "10*3/uL"),
+        ("mm Hg", "mm[Hg]"),
+        ("10*3/uL", "10*3/uL"),
+        ("%", "%"),
+        ("{score}", "{score}"),
+        ("mg/dl", "mg/dL"),
+        ("kg/m2", "kg/m2"),
+        ("not a unit", None),
+    ],
 )
 def test_ucum_codes(ucum: Ucum, text: str, code: str | None) -> None:
     assert ucum.code(text) == code
@@ -162,9 +172,16 @@ def test_normalizer_pickles_with_its_unit_cache(normalizer: Normalizer) -> None:
 
 def test_enzyme_activity_in_international_units_is_the_enzyme_unit(normalizer: Normalizer) -> None:
     stats = CoverageStats()
-    alt = {"resourceType": "Observation", "code": {"coding": [{"system": LOINC, "code": "1742-6"}]},
-           "valueQuantity": {"value": 35, "unit": "IU/L"}}
-    assert normalizer.normalize(alt, stats)["valueQuantity"] == {"value": 35, "unit": "U/L", "system": UCUM,
-                                                                 "code": "U/L"}
+    alt = {
+        "resourceType": "Observation",
+        "code": {"coding": [{"system": LOINC, "code": "1742-6"}]},
+        "valueQuantity": {"value": 35, "unit": "IU/L"},
+    }
+    assert normalizer.normalize(alt, stats)["valueQuantity"] == {
+        "value": 35,
+        "unit": "U/L",
+        "system": UCUM,
+        "code": "U/L",
+    }
     assert stats.conversions["1742-6: [IU]/L -> U/L"] == 1
     assert normalizer.ucum.conversion("[IU]/L", "U/L") is None  # only where the LOINC code says enzyme

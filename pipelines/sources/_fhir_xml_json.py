@@ -140,8 +140,11 @@ def _primitive(element: Any, type_name: str, path: str) -> tuple[Any, dict[str, 
     extra: dict[str, Any] = {}
     if element.get("id") is not None:
         extra["id"] = element.get("id")
-    extensions = [_object(child, "Extension", f"{path}.extension") for child in element
-                  if isinstance(child.tag, str) and local_name(child) == "extension"]
+    extensions = [
+        _object(child, "Extension", f"{path}.extension")
+        for child in element
+        if isinstance(child.tag, str) and local_name(child) == "extension"
+    ]
     if extensions:
         extra["extension"] = extensions
     return value, extra or None

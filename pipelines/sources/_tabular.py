@@ -91,8 +91,12 @@ class Tables:
             try:
                 yield decoder.decode(raw)
             except UnicodeDecodeError as error:
-                raise TableError(f"{name}:{number}: not {self.encoding} text ({error.reason}); "
-                                 "set the source's options.encoding", name, number, "encoding") from None
+                raise TableError(
+                    f"{name}:{number}: not {self.encoding} text ({error.reason}); set the source's options.encoding",
+                    name,
+                    number,
+                    "encoding",
+                ) from None
 
     def checked_rows(self, table: str, required: tuple[str, ...] = ()) -> Iterator[Row]:
         """(line, row, problem) for every record; `line` is the CSV line the record ends on (header =
@@ -109,8 +113,9 @@ class Tables:
                 for row in reader:
                     yield reader.line_num, row, _shape_problem(row, len(header))
             except csv.Error as error:
-                raise TableError(f"{name}:{reader.line_num}: broken CSV: {error}", name, reader.line_num,
-                                 "csv") from None
+                raise TableError(
+                    f"{name}:{reader.line_num}: broken CSV: {error}", name, reader.line_num, "csv"
+                ) from None
 
     def rows(self, table: str, required: tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
         """(line, row) for the well-formed rows of a (lookup) table; see `checked_rows`."""
@@ -127,8 +132,13 @@ def _shape_problem(row: dict[Any, Any], expected: int) -> str | None:
     return None
 
 
-def table_records(tables: Tables, table: str, resource_type: str, required: tuple[str, ...],
-                  build: Callable[[dict[str, str]], dict[str, Any]]) -> Iterator[SourceRecord]:
+def table_records(
+    tables: Tables,
+    table: str,
+    resource_type: str,
+    required: tuple[str, ...],
+    build: Callable[[dict[str, str]], dict[str, Any]],
+) -> Iterator[SourceRecord]:
     """Stream one table through `build(row) -> resource`. A row `build` rejects (ValueError, KeyError)
     or of the wrong shape becomes an error record with its line and raw row; a table that cannot be
     read on becomes one error record at the line of the fault."""

@@ -47,8 +47,15 @@ class FhirXmlReader:
             yield from self._file(path, relative_name(path, self.source.path))
 
     def _file(self, path: Path, name: str) -> Iterator[SourceRecord]:
-        context = etree.iterparse(str(path), events=("end",), tag=ENTRY, remove_comments=True,
-                                  resolve_entities=False, no_network=True, huge_tree=True)
+        context = etree.iterparse(
+            str(path),
+            events=("end",),
+            tag=ENTRY,
+            remove_comments=True,
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=True,
+        )
         index = 0
         try:
             for _, entry in context:
@@ -67,8 +74,9 @@ class FhirXmlReader:
         if root is None or root.tag == BUNDLE:
             return
         if not root.tag.startswith(f"{{{FHIR_NS}}}"):
-            yield SourceRecord(Origin(name, root.sourceline or 1), local_name(root),
-                               error=f"not FHIR XML: root element {root.tag!r}")
+            yield SourceRecord(
+                Origin(name, root.sourceline or 1), local_name(root), error=f"not FHIR XML: root element {root.tag!r}"
+            )
             return
         yield _one(root, Origin(name, root.sourceline or 1))
 
@@ -96,7 +104,12 @@ def _entry(entry: Any, name: str, index: int) -> Iterator[SourceRecord]:
         for nested_index, nested in enumerate(resource.iterfind(ENTRY)):
             for record in _entry(nested, name, nested_index):
                 detail = f"{origin.detail}.resource.entry[{nested_index}]"
-                yield SourceRecord(Origin(name, record.origin.line, detail), record.resource_type,
-                                   record.resource, record.error, record.raw)
+                yield SourceRecord(
+                    Origin(name, record.origin.line, detail),
+                    record.resource_type,
+                    record.resource,
+                    record.error,
+                    record.raw,
+                )
         return
     yield _one(resource, origin)

@@ -47,10 +47,37 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "admissions": ("Encounter", ("subject_id", "hadm_id", "admittime", "dischtime", "admission_type")),
     "diagnoses_icd": ("Condition", ("subject_id", "hadm_id", "seq_num", "icd_code", "icd_version")),
     "procedures_icd": ("Procedure", ("subject_id", "hadm_id", "seq_num", "chartdate", "icd_code", "icd_version")),
-    "labevents": ("Observation", ("labevent_id", "subject_id", "hadm_id", "itemid", "charttime", "value",
-                                   "valuenum", "valueuom", "ref_range_lower", "ref_range_upper", "flag")),
-    "prescriptions": ("MedicationRequest", ("subject_id", "hadm_id", "starttime", "stoptime", "drug", "ndc",
-                                            "formulary_drug_cd", "dose_val_rx", "dose_unit_rx", "route")),
+    "labevents": (
+        "Observation",
+        (
+            "labevent_id",
+            "subject_id",
+            "hadm_id",
+            "itemid",
+            "charttime",
+            "value",
+            "valuenum",
+            "valueuom",
+            "ref_range_lower",
+            "ref_range_upper",
+            "flag",
+        ),
+    ),
+    "prescriptions": (
+        "MedicationRequest",
+        (
+            "subject_id",
+            "hadm_id",
+            "starttime",
+            "stoptime",
+            "drug",
+            "ndc",
+            "formulary_drug_cd",
+            "dose_val_rx",
+            "dose_unit_rx",
+            "route",
+        ),
+    ),
     "omr": ("Observation", ("subject_id", "chartdate", "seq_num", "result_name", "result_value")),
 }
 LOOKUPS = ("d_labitems", "d_icd_diagnoses", "d_icd_procedures")
@@ -64,8 +91,12 @@ OMR_CODES = {
 BLOOD_PRESSURE = ("85354-9", "Blood pressure panel with all children optional")
 BP_PARTS = (("8480-6", "Systolic blood pressure"), ("8462-4", "Diastolic blood pressure"))
 ENCOUNTER_CLASS = {
-    "EW EMER.": "EMER", "DIRECT EMER.": "EMER", "URGENT": "EMER",
-    "OBSERVATION ADMIT": "OBSENC", "EU OBSERVATION": "OBSENC", "DIRECT OBSERVATION": "OBSENC",
+    "EW EMER.": "EMER",
+    "DIRECT EMER.": "EMER",
+    "URGENT": "EMER",
+    "OBSERVATION ADMIT": "OBSENC",
+    "EU OBSERVATION": "OBSENC",
+    "DIRECT OBSERVATION": "OBSENC",
     "AMBULATORY OBSERVATION": "OBSENC",
 }
 
@@ -92,8 +123,9 @@ class MimicReader:
         try:
             self._load_lookups()
         except TableError as error:  # labs keep their itemid, ICD codes lose their titles: say so once
-            yield SourceRecord(Origin(error.file, error.line, error.detail), "Observation",
-                               error=f"lookup table unusable: {error}")
+            yield SourceRecord(
+                Origin(error.file, error.line, error.detail), "Observation", error=f"lookup table unusable: {error}"
+            )
         builders: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
             "patients": self._patient,
             "admissions": self._encounter,
@@ -107,8 +139,11 @@ class MimicReader:
             resource_type, required = TABLES[table]
             if not self.tables.has(table):
                 if table in ("patients", "admissions"):
-                    yield SourceRecord(Origin(f"{table}.csv.gz", 0, "table"), resource_type,
-                                       error=f"table {table} not found under {self.source.path}")
+                    yield SourceRecord(
+                        Origin(f"{table}.csv.gz", 0, "table"),
+                        resource_type,
+                        error=f"table {table} not found under {self.source.path}",
+                    )
                 continue
             yield from table_records(self.tables, table, resource_type, required, builders[table])
 
@@ -118,8 +153,10 @@ class MimicReader:
                 self._labitems[row["itemid"]] = (row["label"], row.get("fluid", ""))
         if not self.with_displays or self._titles:
             return
-        for table, kind, user in (("d_icd_diagnoses", "dx", "diagnoses_icd"),
-                                  ("d_icd_procedures", "px", "procedures_icd")):
+        for table, kind, user in (
+            ("d_icd_diagnoses", "dx", "diagnoses_icd"),
+            ("d_icd_procedures", "px", "procedures_icd"),
+        ):
             if self.tables.has(table) and user in self.selected:
                 for _, row in self.tables.rows(table, ("icd_code", "icd_version", "long_title")):
                     self._titles[(kind, row["icd_version"], row["icd_code"].strip())] = row["long_title"]
@@ -316,8 +353,10 @@ def _blood_pressure(value: str) -> list[dict[str, Any]]:
     if any(n is None for n in numbers):
         raise ValueError(f"blood pressure {value!r} is not systolic/diastolic")
     return [
-        {"code": concept(coding(LOINC, code, display)),
-         "valueQuantity": {"value": n, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"}}
+        {
+            "code": concept(coding(LOINC, code, display)),
+            "valueQuantity": {"value": n, "unit": "mm[Hg]", "system": UCUM, "code": "mm[Hg]"},
+        }
         for (code, display), n in zip(BP_PARTS, numbers, strict=True)
     ]
 

@@ -34,21 +34,36 @@ OMOP_VOCABULARY = "https://fhir-terminology.ohdsi.org/CodeSystem/"  # + vocabula
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
-VISIT_CLASS = {"9201": "IMP", "262": "IMP", "9203": "EMER", "9202": "AMB", "581477": "AMB",
-               "581476": "HH", "5083": "VR", "8717": "IMP", "8870": "EMER"}
+VISIT_CLASS = {
+    "9201": "IMP",
+    "262": "IMP",
+    "9203": "EMER",
+    "9202": "AMB",
+    "581477": "AMB",
+    "581476": "HH",
+    "5083": "VR",
+    "8717": "IMP",
+    "8870": "EMER",
+}
 GENDER = {"8507": "male", "8532": "female", "8551": "unknown", "8521": "other"}
 
 TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "person": ("Patient", ("person_id", "gender_concept_id", "year_of_birth")),
     "visit_occurrence": ("Encounter", ("visit_occurrence_id", "person_id", "visit_concept_id", "visit_start_date")),
-    "condition_occurrence": ("Condition", ("condition_occurrence_id", "person_id", "condition_concept_id",
-                                           "condition_start_date")),
+    "condition_occurrence": (
+        "Condition",
+        ("condition_occurrence_id", "person_id", "condition_concept_id", "condition_start_date"),
+    ),
     "measurement": ("Observation", ("measurement_id", "person_id", "measurement_concept_id", "measurement_date")),
     "observation": ("Observation", ("observation_id", "person_id", "observation_concept_id", "observation_date")),
-    "drug_exposure": ("MedicationRequest", ("drug_exposure_id", "person_id", "drug_concept_id",
-                                            "drug_exposure_start_date")),
-    "procedure_occurrence": ("Procedure", ("procedure_occurrence_id", "person_id", "procedure_concept_id",
-                                           "procedure_date")),
+    "drug_exposure": (
+        "MedicationRequest",
+        ("drug_exposure_id", "person_id", "drug_concept_id", "drug_exposure_start_date"),
+    ),
+    "procedure_occurrence": (
+        "Procedure",
+        ("procedure_occurrence_id", "person_id", "procedure_concept_id", "procedure_date"),
+    ),
 }
 
 
@@ -89,14 +104,20 @@ class OmopReader:
 
     def records(self) -> Iterator[SourceRecord]:
         if not self.vocabulary.has("concept"):
-            yield SourceRecord(Origin("CONCEPT.csv", 0, "vocabulary"), "Patient",
-                               error="OMOP CONCEPT table not found: concept_ids cannot be resolved")
+            yield SourceRecord(
+                Origin("CONCEPT.csv", 0, "vocabulary"),
+                "Patient",
+                error="OMOP CONCEPT table not found: concept_ids cannot be resolved",
+            )
             return
         try:
             self._load_lookups()
         except TableError as error:
-            yield SourceRecord(Origin(error.file, error.line, error.detail), "Patient",
-                               error=f"OMOP vocabulary unusable, concept_ids cannot be resolved: {error}")
+            yield SourceRecord(
+                Origin(error.file, error.line, error.detail),
+                "Patient",
+                error=f"OMOP vocabulary unusable, concept_ids cannot be resolved: {error}",
+            )
             return
         builders: dict[str, Callable[[dict[str, str]], dict[str, Any]]] = {
             "person": self._patient,
@@ -111,8 +132,11 @@ class OmopReader:
             resource_type, required = TABLES[table]
             if not self.tables.has(table):
                 if table == "person":
-                    yield SourceRecord(Origin("PERSON.csv", 0, "table"), resource_type,
-                                       error=f"OMOP table PERSON not found under {self.source.path}")
+                    yield SourceRecord(
+                        Origin("PERSON.csv", 0, "table"),
+                        resource_type,
+                        error=f"OMOP table PERSON not found under {self.source.path}",
+                    )
                 continue
             yield from table_records(self.tables, table, resource_type, required, builders[table])
 
@@ -120,8 +144,9 @@ class OmopReader:
         if not self.concepts:
             required = ("concept_id", "concept_name", "vocabulary_id", "concept_code")
             for _, row in self.vocabulary.rows("concept", required):
-                self.concepts[row["concept_id"]] = Concept(row["vocabulary_id"], row["concept_code"],
-                                                           row["concept_name"])
+                self.concepts[row["concept_id"]] = Concept(
+                    row["vocabulary_id"], row["concept_code"], row["concept_name"]
+                )
         if self.tables.has("death") and not self.deaths:
             for _, row in self.tables.rows("death", ("person_id", "death_date")):
                 self.deaths[row["person_id"]] = row.get("death_datetime", "") or row["death_date"]
@@ -177,8 +202,9 @@ class OmopReader:
             gender = {"M": "male", "F": "female"}.get(row.get("gender_source_value", "").strip().upper(), "unknown")
         resource: dict[str, Any] = {"resourceType": "Patient", "id": fhir_id(person), "gender": gender}
         if row.get("person_source_value", "").strip():
-            resource["identifier"] = [{"system": "urn:omop:person_source_value",
-                                       "value": row["person_source_value"].strip()}]
+            resource["identifier"] = [
+                {"system": "urn:omop:person_source_value", "value": row["person_source_value"].strip()}
+            ]
         birth = fhir_date(row.get("birth_datetime", ""))
         if not birth:
             year, month, day = (number(row.get(k, "")) for k in ("year_of_birth", "month_of_birth", "day_of_birth"))
@@ -222,8 +248,7 @@ class OmopReader:
         if value is not None:
             unit = self._coding(row.get("unit_concept_id", ""))
             if unit and unit["system"] == UCUM:
-                resource["valueQuantity"] = {"value": value, "unit": unit["code"], "system": UCUM,
-                                             "code": unit["code"]}
+                resource["valueQuantity"] = {"value": value, "unit": unit["code"], "system": UCUM, "code": unit["code"]}
             else:
                 resource["valueQuantity"] = quantity(value, row.get("unit_source_value"))
             return

@@ -51,8 +51,16 @@ TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "allergies": ("AllergyIntolerance", ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE", "DESCRIPTION")),
 }
 ENCOUNTER_CLASS = {
-    "ambulatory": "AMB", "wellness": "AMB", "outpatient": "AMB", "urgentcare": "AMB",
-    "emergency": "EMER", "inpatient": "IMP", "snf": "IMP", "hospice": "HH", "home": "HH", "virtual": "VR",
+    "ambulatory": "AMB",
+    "wellness": "AMB",
+    "outpatient": "AMB",
+    "urgentcare": "AMB",
+    "emergency": "EMER",
+    "inpatient": "IMP",
+    "snf": "IMP",
+    "hospice": "HH",
+    "home": "HH",
+    "virtual": "VR",
 }
 
 
@@ -73,8 +81,9 @@ def _encounter_ref(resource: dict[str, Any], row: dict[str, str], key: str = "en
         resource[key] = {"reference": f"Encounter/{fhir_id(row['ENCOUNTER'].strip())}"}
 
 
-def _code(row: dict[str, str], default_system: str, code_column: str = "CODE",
-          display_column: str = "DESCRIPTION") -> dict[str, Any]:
+def _code(
+    row: dict[str, str], default_system: str, code_column: str = "CODE", display_column: str = "DESCRIPTION"
+) -> dict[str, Any]:
     code = row[code_column].strip()
     if not code:
         raise ValueError(f"{code_column} is empty")
@@ -116,8 +125,11 @@ class SyntheaCsvReader:
             resource_type, required = TABLES[table]
             if not self.tables.has(table):
                 if table == "patients":
-                    yield SourceRecord(Origin("patients.csv", 0, "table"), resource_type,
-                                       error=f"table patients not found under {self.source.path}")
+                    yield SourceRecord(
+                        Origin("patients.csv", 0, "table"),
+                        resource_type,
+                        error=f"table patients not found under {self.source.path}",
+                    )
                 continue
             yield from table_records(self.tables, table, resource_type, required, builders[table])
 
@@ -302,9 +314,7 @@ class SyntheaCsvReader:
         reactions = []
         for n in ("1", "2"):
             if row.get(f"REACTION{n}", "").strip():
-                reaction: dict[str, Any] = {
-                    "manifestation": [_code(row, SNOMED, f"REACTION{n}", f"DESCRIPTION{n}")]
-                }
+                reaction: dict[str, Any] = {"manifestation": [_code(row, SNOMED, f"REACTION{n}", f"DESCRIPTION{n}")]}
                 severity = row.get(f"SEVERITY{n}", "").strip().lower()
                 if severity in {"mild", "moderate", "severe"}:
                     reaction["severity"] = severity

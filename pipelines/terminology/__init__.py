@@ -1,10 +1,10 @@
 """Terminology and units: canonical code-system URIs, ICD-9-CM → ICD-10-CM (GEM), UCUM units.
 
-    from fhirmony.terminology import Normalizer, CoverageStats
-    normalizer = Normalizer.from_environment()
-    stats = CoverageStats()
-    resource = normalizer.normalize(resource, stats)   # in place; returns the same dict
-    stats.to_dict()
+from fhirmony.terminology import Normalizer, CoverageStats
+normalizer = Normalizer.from_environment()
+stats = CoverageStats()
+resource = normalizer.normalize(resource, stats)   # in place; returns the same dict
+stats.to_dict()
 """
 
 from fhirmony.terminology.icd import IcdCrosswalk, dotted_icd9_diagnosis, dotted_icd9_procedure, dotted_icd10

@@ -34,7 +34,7 @@ CODE_ELEMENTS: dict[str, str] = {
     "Immunization": "vaccineCode",
     "Encounter": "type",
 }
-
+_NUMBERS = (int, float)  # bool is excluded: type(True) is bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +45,6 @@ class Target:
     unit: str
     analyte: Analyte | None = None
     enzyme: bool = False  # enzymatic activity: an international unit [IU] is the enzyme unit U (µmol/min)
-
-_NUMBERS = (int, float)  # bool is excluded: type(True) is bool
 
 
 def find_crosswalk(explicit: str | Path | None = None) -> Path | None:
@@ -74,8 +72,9 @@ class Normalizer:
     shows up; known units and conversions travel in the cache.
     """
 
-    def __init__(self, systems: SystemTable, ucum: Ucum, targets: dict[str, Target],
-                 crosswalk: IcdCrosswalk | None) -> None:
+    def __init__(
+        self, systems: SystemTable, ucum: Ucum, targets: dict[str, Target], crosswalk: IcdCrosswalk | None
+    ) -> None:
         self.systems = systems
         self.ucum = ucum
         self.targets = targets
