@@ -1,7 +1,8 @@
 """Per-table checks expressed as Great Expectations 1.x expectations, validated on one pandas batch.
 
-All expectations of a table go into one suite validated on one batch (GX hashes the dataframe
-once per validation). Counts come from GX's BASIC result; GX's row-index lists cost a Python loop
+The expectations of a table are grouped by the rows they apply to (all rows, one LOINC code, one
+code system); each group is one suite validated on one batch holding only the columns it uses (GX
+hashes every batch). Counts come from GX's BASIC result; GX's row-index lists cost a Python loop
 per failing row, so the sample of failing ids is looked up from GX's partial unexpected values.
 """
 
