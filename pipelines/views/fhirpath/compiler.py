@@ -120,11 +120,29 @@ def member_step(name: str) -> Callable[[list], list]:
     return step
 
 
-def path_fn(base: Fn | None, names: list[str]) -> Fn:
-    """A fused navigation `base.n1.n2...`: from a single item it walks dicts without building lists
-    until it meets a repeating element, then continues item by item."""
-    steps = [member_step(n) for n in names]
-    count = len(names)
+Op = tuple[str, object]  # ("member", name) | ("index", n); first() is ("index", 0)
+
+
+def _items_step(op: Op) -> Callable[[list], list]:
+    kind, arg = op
+    if kind == "member":
+        return member_step(arg)  # type: ignore[arg-type]
+    n = int(arg)  # type: ignore[call-overload]
+
+    def pick(items: list) -> list:
+        return [items[n]] if 0 <= n < len(items) else []
+
+    return pick
+
+
+def path_fn(base: Fn | None, ops: list[Op]) -> Fn:
+    """A fused chain of member steps, first() and [n] after `base` (or the focus).
+
+    From a single item it walks dicts and picks list elements without building collections,
+    until a repeating element is followed by a member step; from there it goes item by item.
+    """
+    steps = [_items_step(op) for op in ops]
+    count = len(ops)
 
     def from_focus(focus: list, env: Env) -> list:
         if len(focus) != 1:
@@ -136,17 +154,29 @@ def path_fn(base: Fn | None, names: list[str]) -> Fn:
             return items
         value = focus[0]
         i = 0
-        while i < count and type(value) is dict:
-            found = value.get(names[i])
-            if found is None:
-                found = choice_value(value, names[i])
-                if found is None:
+        while i < count:
+            kind, arg = ops[i]
+            if kind == "index":
+                if type(value) is list:
+                    present = [v for v in value if v is not None] if None in value else value
+                    if not 0 <= arg < len(present):  # type: ignore[operator]
+                        return []
+                    value = present[arg]  # type: ignore[index]
+                elif arg != 0:
                     return []
-            value = found
+            elif type(value) is dict:
+                found = value.get(arg)  # type: ignore[call-overload]
+                if found is None:
+                    found = choice_value(value, arg)  # type: ignore[arg-type]
+                    if found is None:
+                        return []
+                value = found
+            else:
+                break  # a list meets a member step (or a primitive has no children)
             i += 1
         if type(value) is list:
             items = [v for v in value if v is not None] if None in value else value
-        elif i < count:  # a primitive cannot have children
+        elif i < count:
             return []
         else:
             return [value]
@@ -219,7 +249,11 @@ class Compiler:
         if isinstance(node, Identifier):
             return self._identifier(node.name)
         if isinstance(node, Member):
-            return self._member(node)
+            return self._path(node)
+        if isinstance(node, Call) and node.name == "first" and not node.args:
+            return self._path(node)
+        if isinstance(node, Index) and isinstance(node.index, Literal) and node.index.kind == "integer":
+            return self._path(node)
         if isinstance(node, Variable):
             return self._variable(node.name)
         if isinstance(node, Special):
@@ -249,18 +283,32 @@ class Compiler:
                 return [i for i in focus if type(i) is dict and i.get("resourceType") == name]
 
             return Compiled(resource_filter, name)
-        return Compiled(path_fn(None, [name]), _walk(self.focus_type, [name]))
+        return Compiled(path_fn(None, [("member", name)]), _walk(self.focus_type, [name]))
 
-    def _member(self, node: Member) -> Compiled:
-        names = [node.name]
-        target: Node = node.target
-        while isinstance(target, Member):
-            names.insert(0, target.name)
-            target = target.target
+    def _path(self, node: Node) -> Compiled:
+        """Member steps, first() and literal [n] fused into one navigation function."""
+        ops: list[Op] = []
+        target: Node | None = node
+        while True:
+            if isinstance(target, Member):
+                ops.append(("member", target.name))
+                target = target.target
+            elif isinstance(target, Call) and target.name == "first" and not target.args:
+                ops.append(("index", 0))
+                target = target.target
+            elif isinstance(target, Index) and isinstance(target.index, Literal) and target.index.kind == "integer":
+                ops.append(("index", target.index.value))
+                target = target.target
+            else:
+                break
         if isinstance(target, Identifier) and not target.name[0].isupper():
-            return Compiled(path_fn(None, [target.name, *names]), _walk(self.focus_type, [target.name, *names]))
-        base = self.compile(target)
-        return Compiled(path_fn(base.fn, names), _walk(base.type, names))
+            ops.append(("member", target.name))
+            target = None
+        ops.reverse()
+        base = None if target is None else self.compile(target)
+        names = [str(arg) for kind, arg in ops if kind == "member"]
+        base_type = self.focus_type if base is None else base.type
+        return Compiled(path_fn(None if base is None else base.fn, ops), _walk(base_type, names))
 
     def _variable(self, name: str) -> Compiled:
         if name in self.constants:
