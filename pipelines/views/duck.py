@@ -8,6 +8,7 @@ DuckDB delivered.
 
 from __future__ import annotations
 
+import os
 import threading
 from array import array
 from collections.abc import Callable, Iterator
@@ -100,8 +101,10 @@ def run_plan(
 
 
 def _connection(threads: int | None) -> duckdb.DuckDBPyConnection:
-    """One connection per thread and thread setting, reused across files and views."""
-    cache: dict[int | None, duckdb.DuckDBPyConnection] = _LOCAL.__dict__.setdefault("connections", {})
-    if threads not in cache:
-        cache[threads] = connect(threads)
-    return cache[threads]
+    """One connection per process, thread and thread setting, reused across files and views
+    (keyed by pid too: a forked worker must not use its parent's database)."""
+    cache: dict[tuple[int, int | None], duckdb.DuckDBPyConnection] = _LOCAL.__dict__.setdefault("connections", {})
+    key = (os.getpid(), threads)
+    if key not in cache:
+        cache[key] = connect(threads)
+    return cache[key]
