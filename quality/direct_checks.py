@@ -73,7 +73,9 @@ def check_datatype(spec: CheckSpec, column: pa.ChunkedArray, ids: pa.ChunkedArra
 def check_foreign_key(spec: CheckSpec, table: pa.Table, ref: pa.ChunkedArray) -> DirectOutcome:
     """Non-null references that do not exist in the referenced table's key column."""
     column = table.column(spec.field)
-    keys = pc.unique(ref.cast(column.type) if ref.type != column.type else ref)
+    if ref.type != column.type:  # compare as text: a wrongly typed key is the datatype check's finding
+        column, ref = pc.cast(column, pa.string()), pc.cast(ref, pa.string())
+    keys = pc.unique(ref)
     missing = pc.and_(pc.is_valid(column), pc.invert(pc.is_in(column, value_set=keys.drop_null())))
     violating = int(pc.sum(missing).as_py() or 0)
     sample = sample_ids(table.column("id"), missing, SAMPLE_SIZE) if violating and "id" in table.column_names else []
@@ -83,6 +85,9 @@ def check_foreign_key(spec: CheckSpec, table: pa.Table, ref: pa.ChunkedArray) ->
 # ---- DuckDB: joins with the patient and encounter tables ----------------------------------------
 
 
+_PATIENT = "t JOIN p ON t.patient_id::VARCHAR = p.id::VARCHAR"
+
+
 def _count_sql(scope: str, violation: str, key: str = "t.id") -> tuple[str, str]:
     counts = f"SELECT count(*) FILTER (WHERE {violation}), count(*) FROM {scope}"
     sample = f"SELECT CAST({key} AS VARCHAR) FROM {scope} AND ({violation}) LIMIT {SAMPLE_SIZE}"
@@ -90,31 +95,32 @@ def _count_sql(scope: str, violation: str, key: str = "t.id") -> tuple[str, str]
 
 
 def duckdb_sql(spec: CheckSpec, columns: Mapping[str, str]) -> tuple[str, str]:
-    """(counts SQL, sample SQL) over views t (this table), p (patient), e (encounter)."""
+    """(counts SQL, sample SQL) over views t (this table), p (patient), e (encounter); keys are
+    compared as text, so a wrongly typed key (flagged by `datatype`) does not break the join."""
     p = spec.params
     f = f't."{spec.field}"'
     has_id = "id" in columns
     key = "t.id" if has_id else "NULL"
     if spec.check == "plausible_after_birth":
-        scope = f"t JOIN p ON t.patient_id = p.id WHERE {f} IS NOT NULL AND p.birth_date IS NOT NULL"
+        scope = f"{_PATIENT} WHERE {f} IS NOT NULL AND p.birth_date IS NOT NULL"
         return _count_sql(scope, f"{f} < p.birth_date", key)
     if spec.check == "plausible_before_death":
-        scope = f"t JOIN p ON t.patient_id = p.id WHERE {f} IS NOT NULL AND p.deceased_date IS NOT NULL"
+        scope = f"{_PATIENT} WHERE {f} IS NOT NULL AND p.deceased_date IS NOT NULL"
         return _count_sql(scope, f"{f} > p.deceased_date + INTERVAL {int(p['grace_days'])} DAY", key)
     if spec.check == "within_visit_dates":
         grace = f"INTERVAL {int(p['grace_days'])} DAY"
-        scope = f"t JOIN e ON t.encounter_id = e.id WHERE {f} IS NOT NULL AND e.start IS NOT NULL"
+        scope = f"t JOIN e ON t.encounter_id::VARCHAR = e.id::VARCHAR WHERE {f} IS NOT NULL AND e.start IS NOT NULL"
         violation = f'{f} < e.start - {grace} OR {f} > coalesce(e."end", e.start) + {grace}'
         return _count_sql(scope, violation, key)
     if spec.check == "plausible_gender":
         systems = ", ".join(_quote(u) for u in p.get("system_uris", []))
         in_system = f" AND t.system IN ({systems})" if "system" in columns and systems else ""
-        scope = f"t JOIN p ON t.patient_id = p.id WHERE regexp_matches({f}, {_quote(p['code_regex'])}){in_system}"
+        scope = f"{_PATIENT} WHERE regexp_matches({f}, {_quote(p['code_regex'])}){in_system}"
         violation = f"p.gender IN ('male', 'female') AND p.gender <> {_quote(p['gender'])}"
         return _count_sql(scope, violation, key)
     if spec.check == "measure_person_completeness":
         scope = "p WHERE p.id IS NOT NULL"
-        violation = "p.id NOT IN (SELECT patient_id FROM t WHERE patient_id IS NOT NULL)"
+        violation = "p.id::VARCHAR NOT IN (SELECT patient_id::VARCHAR FROM t WHERE patient_id IS NOT NULL)"
         return _count_sql(scope, violation, "p.id")
     raise ValueError(f"no DuckDB query for check type {spec.check!r}")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pyarrow as pa
 import pytest
 from test_quality_fixtures import LOINC, encounters, observations, patients, ts
@@ -167,8 +169,6 @@ def test_start_before_end_compares_by_day() -> None:
 
 
 def test_future_dates_tolerate_the_privacy_date_shift() -> None:
-    import datetime as dt
-
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=20)
     table = pa.table(
         {"id": ["e1", "e2"], "period_start": pa.array([soon, ts(2099, 1, 1)], pa.timestamp("us", tz="UTC"))}
@@ -263,3 +263,15 @@ def test_ucum_validity() -> None:
     units = {u for lab in load_catalogue().labs for u in [lab["unit"], *lab["units"]]}
     assert [u for u in units if not is_ucum(u)] == []
     assert valid_units(["mg/dL", "mcg", None, "mg/dL", 3]) == ["mg/dL"]
+
+
+def test_wrongly_typed_keys_are_flagged_and_still_joined() -> None:
+    table = pa.table({"id": ["a", "b"], "patient_id": pa.array([1, 3])})
+    related = {"patient": pa.table({"id": ["1", "2"], "birth_date": pa.array([dt.date(1990, 1, 1)] * 2)})}
+    results = {
+        r.check_id: r for r in run_table_checks("observation", table, source_id="s", country="DE", related=related)
+    }
+    assert outcome(results, "datatype:observation.patient_id") == ("failed", 2, 2)
+    assert outcome(results, "is_foreign_key:observation.patient_id") == ("failed", 1, 2)
+    assert results["is_foreign_key:observation.patient_id"].sample == ["b"]
+    assert outcome(results, "measure_person_completeness:observation.patient_id") == ("failed", 1, 2)
