@@ -102,7 +102,9 @@ def _queries(spec: CheckSpec, columns: dict[str, list[str]], catalogue: Catalogu
         r = col(ref_table, ref_field)
         if r is None:
             return f"field {ref_field} absent from {ref_table}"
-        orphan = f'{f} IS NOT NULL AND {f} NOT IN (SELECT {r} FROM "{ref_table}" WHERE {r} IS NOT NULL)'
+        orphan = (
+            f'{f} IS NOT NULL AND {f}::VARCHAR NOT IN (SELECT {r}::VARCHAR FROM "{ref_table}" WHERE {r} IS NOT NULL)'
+        )
         counts = f"SELECT count(*) FILTER (WHERE {orphan}), count({f}) FROM {t}"
         key = col(table, "id") or f
         return counts, f"SELECT {key} FROM {t} WHERE {orphan} LIMIT {SAMPLE_SIZE}"
@@ -110,11 +112,11 @@ def _queries(spec: CheckSpec, columns: dict[str, list[str]], catalogue: Catalogu
         split = col(table, "split")
         if split is None:
             return f"column split absent from {table}"
-        sources = [f"SELECT {f} AS pid, {split} AS split FROM {t}"]
+        sources = [f"SELECT {f}::VARCHAR AS pid, {split}::VARCHAR AS split FROM {t}"]
         if table != "patient" and "patient" in columns and col("patient", "split") and col("patient", "id"):
-            sources.append(f'SELECT {col("patient", "id")}, {col("patient", "split")} FROM "patient"')
+            sources.append(f'SELECT {col("patient", "id")}::VARCHAR, {col("patient", "split")}::VARCHAR FROM "patient"')
         union = " UNION ALL ".join(sources)
         mixed = f"SELECT pid FROM ({union}) WHERE pid IS NOT NULL GROUP BY pid HAVING count(DISTINCT split) > 1"
-        counts = f"SELECT count(*) FILTER (WHERE {f} IN ({mixed})), count({f}) FROM {t}"
+        counts = f"SELECT count(*) FILTER (WHERE {f}::VARCHAR IN ({mixed})), count({f}) FROM {t}"
         return counts, f"{mixed} LIMIT {SAMPLE_SIZE}"
     raise ValueError(f"no release query for check type {spec.check!r}")
