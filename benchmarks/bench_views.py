@@ -402,6 +402,28 @@ def measure_rss(size: int, folder: Path) -> dict:
     return {"resources": size, **report, "seconds": round(time.perf_counter() - started, 1)}
 
 
+def markdown(report: dict) -> str:
+    """The results as a Markdown table (for docs/views.md)."""
+
+    def n(value: object) -> str:
+        return f"{value:,}" if isinstance(value, int) else str(value if value is not None else "-")
+
+    lines = [
+        "| view | engine path | engine /CPU-s | hand-written DuckDB /CPU-s | DuckDB ÷ engine | "
+        "engine 2 threads /s | DuckDB 2 threads /s | fhirpathpy /CPU-s | engine ÷ fhirpathpy |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in report["views"].items():
+        cells = [
+            name, r["engine_path"], n(r["engine_per_cpu_s"]), n(r.get("duckdb_handwritten_per_cpu_s")),
+            n(r.get("duckdb_handwritten_over_engine_per_core")), n(r["engine_2t_per_s"]),
+            n(r.get("duckdb_handwritten_2t_per_s")), n(r["fhirpathpy_per_cpu_s"]),
+            n(r["speedup_vs_fhirpathpy_per_core"]),
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resources", type=int, default=1_000_000, help="total generated resources")
@@ -412,8 +434,12 @@ def main() -> int:
     parser.add_argument("--workdir", help="where to generate input (default: a temporary folder)")
     parser.add_argument("--views", help="comma-separated view names to measure (default: all)")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS measurement")
+    parser.add_argument("--markdown", help="print the table of an existing results JSON and exit")
     parser.add_argument("--rss-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return 0
     if args.rss_child:
         rss_child(Path(args.rss_child))
         return 0
