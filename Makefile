@@ -46,5 +46,12 @@ bench-ingest: setup
 bench-quality: setup
 	$(BIN)/python benchmarks/bench_quality.py
 
+# A PNG of the steward report: of the newest release if there is one, else of a synthetic sample.
+report-screenshot: setup browser
+	@release=$$($(BIN)/python -c "from fhirmony.home import Home; from fhirmony.publish.release import list_releases; r = list_releases(Home.from_env()); print(r[0]['path'] if r else '')"); \
+	if [ -n "$$release" ]; then $(BIN)/python -m fhirmony.quality.browser "$$release" -o report.png; \
+	else $(BIN)/python -m fhirmony.quality.browser --sample -o report.png; fi
+	@echo "wrote report.png"
+
 clean:
 	rm -rf $(VENV) .fhirmony .pytest_cache .ruff_cache build *.egg-info

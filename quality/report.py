@@ -124,7 +124,7 @@ def _summary(results: list[CheckResult], manifest: Any, release_dir: Path) -> st
         f"<p>{len(results)} checks run over {len({r.check for r in results})} check types, "
         f"{len(sources)} source/country pairs. Not applicable: the table, field or code a check needs is "
         "absent from that source, or no row is in scope. "
-        f"Release folder <code>{escape(release_dir.name)}</code>"
+        f"Release <code>{escape(_release_name(manifest, release_dir))}</code>"
         f"{', created ' + escape(str(created)) if created else ''}; report generated "
         f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}.</p>"
     )
