@@ -183,3 +183,41 @@ def test_reference_keys_agree_on_every_reference_form(tmp_path: Path) -> None:
     keys = {REFERENCES[int(row["id"])]: row["patient"] for row in python}
     assert keys["http://x/fhir/Patient/1/_history/2"] == "1" and keys["Organization?identifier=a|b"] is None
     assert keys["urn:uuid:1"] == "1" and keys["#c"] is None and keys["a/b/Patient/1"] == "1"
+
+
+FOREACH_VIEW = {
+    "resource": "Patient",
+    "select": [
+        {"column": [{"name": "id", "path": "getResourceKey()", "type": "id"}]},
+        {
+            "forEachOrNull": "address",
+            "column": [
+                {"name": "i", "path": "%rowIndex", "type": "integer"},
+                {"name": "city", "path": "city", "type": "string"},
+                {"name": "since", "path": "period.start", "type": "dateTime"},
+                {"name": "key", "path": "%resource.id & '-' & %rowIndex.toString()", "type": "string"},
+            ],
+        },
+    ],
+}
+
+
+def test_engines_agree_on_a_top_level_foreach(tmp_path: Path) -> None:
+    view = load_view(FOREACH_VIEW)
+    assert view.sql_plan is not None and view.sql_plan.items is not None, view.sql_reason
+    resources = [
+        {"resourceType": "Patient", "id": "a", "address": [{"city": "X"}, {"city": "Y", "period": {"start": "2001"}}]},
+        {"resourceType": "Patient", "id": "b"},
+        {"resourceType": "Patient", "id": "c", "address": [{"city": "Z", "period": {"start": "garbage"}}]},
+        {"resourceType": "Patient", "id": "d", "address": [{"city": "W", "period": {"start": 2001}}]},
+    ]
+    path = tmp_path / "Patient.ndjson"
+    path.write_text("\n".join(json.dumps(r) for r in resources) + "\n")
+    py, db, py_errors, db_errors = _both(view, [path])
+    assert py.equals(db)
+    assert py_errors == db_errors == [("Patient.ndjson", 3), ("Patient.ndjson", 4)]
+    assert py.to_pylist() == [
+        {"id": "a", "i": 0, "city": "X", "since": None, "key": "a-0"},
+        {"id": "a", "i": 1, "city": "Y", "since": py.column("since")[1].as_py(), "key": "a-1"},
+        {"id": "b", "i": 0, "city": None, "since": None, "key": None},
+    ]

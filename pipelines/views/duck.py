@@ -74,7 +74,7 @@ def run_plan(
     with the Python engine after that line.
     """
     con = _connection(threads).cursor()  # own cursor: interleaved generators do not disturb each other
-    query = plan.query(str(path), resource, schema.names)
+    query = plan.query(str(path), resource)
     lines = LineNumbers(path)
     seen = 0
     try:
@@ -92,12 +92,38 @@ def run_plan(
             good = pc.and_(table["__keep"], pc.invert(flagged))
             if not pc.all(good).as_py():
                 table = table.filter(good)
-            arrays = [table[f.name].cast(f.type) for f in schema]
+            columns = _explode(table, plan) if plan.items is not None else {n: table[n] for n in plan.names}
+            arrays = [columns[f.name].cast(f.type) for f in schema]
             yield pa.Table.from_arrays(arrays, schema=schema), retry
     except (duckdb.InvalidInputException, duckdb.ConversionException):  # unreadable input, not a bug
         on_failure(lines.line(seen))
     finally:
         con.close()
+
+
+def _explode(table: pa.Table, plan: SqlPlan) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """One row per forEach element: top-level columns repeated, item columns from the structs;
+    with forEachOrNull a resource without elements keeps one row of nulls (%rowIndex 0)."""
+    assert plan.items is not None
+    lists = table["__items"].combine_chunks()
+    parents = pc.list_parent_indices(lists)
+    flat = pc.list_flatten(lists)
+    columns: dict[str, pa.Array | pa.ChunkedArray] = {n: table[n].take(parents) for n in plan.names}
+    for k, name in enumerate(plan.items.names):
+        columns[name] = flat.field(f"i{k}")
+    if plan.items.or_null:
+        empty = pc.indices_nonzero(pc.fill_null(pc.equal(pc.list_value_length(lists), 0), True))
+        if len(empty):
+            for name in plan.names:
+                columns[name] = pa.concat_arrays([_array(columns[name]), _array(table[name].take(empty))])
+            for k, name in enumerate(plan.items.names):
+                filler = pa.array([0 if plan.items.row_index[k] else None] * len(empty), columns[name].type)
+                columns[name] = pa.concat_arrays([_array(columns[name]), filler])
+    return columns
+
+
+def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _connection(threads: int | None) -> duckdb.DuckDBPyConnection:

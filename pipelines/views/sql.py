@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from fhirmony.views.definition import ViewSpec
+from fhirmony.views.definition import SelectSpec, ViewSpec
 from fhirmony.views.fhirpath.functions import REFERENCE_PATTERN
 from fhirmony.views.fhirpath.parser import (
     Binary,
@@ -103,9 +103,12 @@ class _Translator:
         self.constants = constants
         self.top_level: set[str] = set()
         self.lambda_depth = 0
+        self.row_index_sql = "0"  # %rowIndex: 0 at the top level, the lambda index inside a forEach
 
     # ---------------------------------------------------------- entry points
-    def expr(self, node: Node, focus: Path | None) -> Expr:
+    def expr(self, node: Node, focus: Path | None) -> Expr | None:
+        """The SQL of an expression evaluated on `focus` (None: the resource, which is also what
+        `%resource` gives)."""
         if isinstance(node, Literal):
             return self.literal(node.value, node.kind)
         if isinstance(node, Identifier):
@@ -123,6 +126,10 @@ class _Translator:
         if isinstance(node, Variable) and node.name in self.constants:
             value = self.constants[node.name]
             return self.literal(value, "string" if isinstance(value, str) else "")
+        if isinstance(node, Variable) and node.name == "rowIndex":
+            return Value(self.row_index_sql, "integer")
+        if isinstance(node, Variable) and node.name in {"resource", "rootResource"}:
+            return None
         raise NotTranslatable(type(node).__name__)
 
     def literal(self, value: object, kind: str) -> Value:
@@ -202,10 +209,10 @@ class _Translator:
             if isinstance(node.target, Identifier):
                 return self.typed_member(None, node.target.name, args[0].name, focus)
             raise NotTranslatable("ofType")
-        if name == "getResourceKey" and not args and node.target is None and focus is None:
+        source = self.expr(node.target, focus) if node.target is not None else focus
+        if name == "getResourceKey" and not args and source is None:
             self.top_level.add("id")
             return Value("json_extract_string(\"id\", '$')", "string")
-        source = self.expr(node.target, focus) if node.target is not None else focus
         if source is None:
             raise NotTranslatable(f"{name}() on the resource")
         if name == "first" and not args:
@@ -215,13 +222,17 @@ class _Translator:
             return Value(test if name == "exists" else f"(NOT {test})", "boolean")
         if name == "not" and not args and isinstance(source, Value) and source.type == "boolean":
             return Value(f"(NOT {source.sql})", "boolean")
+        if name == "toString" and not args and isinstance(source, Value) and source.type in {"integer", "string"}:
+            return Value(f"CAST({source.sql} AS VARCHAR)", "string")
         if name == "getReferenceKey" and len(args) <= 1:
             return self.reference_key(source, args)
         if name == "where" and len(args) == 1 and isinstance(source, Path | ListOf):
             return self.where(source, args[0])
         raise NotTranslatable(f"{name}()")
 
-    def exists(self, source: Expr) -> str:
+    def exists(self, source: Expr | None) -> str:
+        if source is None:
+            raise NotTranslatable("exists() on the resource")
         if isinstance(source, Path):
             if not source.array_tail and not source.multi:
                 return f"(json_extract({source.base}, {_quote(source.path)}) IS NOT NULL)"
@@ -263,6 +274,12 @@ class _Translator:
                 raise NotTranslatable("comparison of two paths")
             scalar = self.scalar(left, right.type)
             return Value(f"({scalar} {'=' if op == '=' else '<>'} {right.sql})", "boolean")
+        if op == "&":
+            left, right = self.expr(node.left, focus), self.expr(node.right, focus)
+            parts = [self.scalar(side, "string") for side in (left, right)]
+            if any(isinstance(side, Value) and side.type != "string" for side in (left, right)):
+                raise NotTranslatable("& of a non-string value")
+            return Value(f"(coalesce({parts[0]}, '') || coalesce({parts[1]}, ''))", "string")
         raise NotTranslatable(f"operator {op}")
 
     def boolean(self, expr: Expr) -> str:
@@ -273,7 +290,7 @@ class _Translator:
             return f"(CASE WHEN json_type({j}) = 'BOOLEAN' THEN {j}::BOOLEAN END)"
         raise NotTranslatable("non-boolean condition")
 
-    def scalar(self, expr: Expr, kind: str) -> str:
+    def scalar(self, expr: Expr | None, kind: str) -> str:
         """A single-valued path as a typed SQL scalar for comparison."""
         if isinstance(expr, Value):
             return expr.sql
@@ -284,6 +301,13 @@ class _Translator:
             if kind == "boolean":
                 return f"(CASE WHEN json_type({j}) = 'BOOLEAN' THEN {j}::BOOLEAN END)"
         raise NotTranslatable("comparison operand")
+
+
+def _json_string_text(json_value: str) -> str:
+    """The text of a JSON string without a second parse (NULL for numbers, objects, ...). Escapes stay
+    escaped, which no valid date has: such a value fails the cast and goes to the closures."""
+    text = f"CAST({json_value} AS VARCHAR)"
+    return f"(CASE WHEN starts_with({text}, '\"') THEN substr({text}, 2, length({text}) - 2) END)"
 
 
 @dataclass(frozen=True)
@@ -298,15 +322,21 @@ class SqlColumn:
 
 
 class _Column:
-    """Builds the SQL of column number `index`, naming its extractions c<index>_<n>."""
+    """Builds the SQL of column number `index`, naming its extractions c<index>_<n>.
 
-    def __init__(self, translator: _Translator, index: int, arrow_kind: str) -> None:
+    With `focus` (inside a forEach lambda) extractions stay inline: they depend on the element.
+    """
+
+    def __init__(self, translator: _Translator, index: int, arrow_kind: str, focus: Path | None = None) -> None:
         self.t = translator
         self.prefix = f"c{index}_"
         self.kind = arrow_kind
+        self.focus = focus
         self.extracts: list[tuple[str, str]] = []
 
     def extract(self, sql: str) -> str:
+        if self.focus is not None:
+            return f"({sql})"
         alias = f"{self.prefix}{len(self.extracts)}"
         self.extracts.append((alias, sql))
         return alias
@@ -318,28 +348,35 @@ class _Column:
     def node(self, node: Node) -> tuple[str, str | None]:
         """(value SQL, error SQL or None); a top-level iif(c, a, b) becomes CASE over both branches."""
         if isinstance(node, Call) and node.name == "iif" and node.target is None and len(node.args) == 3:
-            condition = self.extract(f"coalesce({self.t.boolean(self.t.expr(node.args[0], None))}, false)")
+            condition = self.extract(f"coalesce({self.t.boolean(self.t.expr(node.args[0], self.focus))}, false)")
             then_value, then_error = self.node(node.args[1])
             else_value, else_error = self.node(node.args[2])
             value = f"(CASE WHEN {condition} THEN {then_value} ELSE {else_value} END)"
             if then_error is None and else_error is None:
                 return value, None
             return value, (f"(CASE WHEN {condition} THEN {then_error or 'false'} ELSE {else_error or 'false'} END)")
-        return self.expr(self.t.expr(node, None))
+        return self.expr(self.t.expr(node, self.focus))
 
-    def expr(self, expr: Expr) -> tuple[str, str | None]:
+    def expr(self, expr: Expr | None) -> tuple[str, str | None]:
+        if expr is None:
+            raise NotTranslatable("a whole resource as a column value")
         if isinstance(expr, Ref):
             return self.reference(expr), None
         if isinstance(expr, Value):
             return self.literal(expr), None
         if isinstance(expr, Path) and not expr.array_tail and not expr.multi:
-            if self.kind in {"string", "date32", "timestamp"}:
+            if self.kind == "string":
                 return self.convert_text(self.extract(f"json_extract_string({expr.base}, {_quote(expr.path)})"), None)
-            return self.convert_json(self.extract(f"json_extract({expr.base}, {_quote(expr.path)})"), None)
+            json_value = self.extract(f"json_extract({expr.base}, {_quote(expr.path)})")
+            if self.kind in {"date32", "timestamp"}:
+                return self.convert_text(_json_string_text(json_value), None, json_value)
+            return self.convert_json(json_value, None)
         items = self.extract(expr.json_list() if isinstance(expr, Path) else expr.sql)  # type: ignore[union-attr]
         many = f"(coalesce(len({items}), 0) > 1)"
-        if self.kind in {"string", "date32", "timestamp"}:
+        if self.kind == "string":
             return self.convert_text(f"json_extract_string({items}[1], '$')", many)
+        if self.kind in {"date32", "timestamp"}:
+            return self.convert_text(_json_string_text(f"{items}[1]"), many, f"{items}[1]")
         return self.convert_json(f"{items}[1]", many)
 
     def literal(self, expr: Value) -> str:
@@ -382,11 +419,12 @@ class _Column:
             f"WHEN {plain_ok} THEN nullif({key}, '') END)"
         )
 
-    def convert_text(self, text: str, many: str | None) -> tuple[str, str | None]:
+    def convert_text(self, text: str, many: str | None, present: str | None = None) -> tuple[str, str | None]:
+        """A string column as is; a date/timestamp parsed, flagged when a `present` value fails."""
         if self.kind == "string":
             return text, many
         fn = "fhir_date" if self.kind == "date32" else "fhir_ts"
-        bad = f"({text} IS NOT NULL AND {{value}} IS NULL)"
+        bad = f"({present or text} IS NOT NULL AND {{value}} IS NULL)"
         return f"{fn}({text})", bad if many is None else f"({many} OR {bad})"
 
     def convert_json(self, value: str, many: str | None) -> tuple[str, str | None]:
@@ -409,14 +447,27 @@ class _Column:
 
 
 @dataclass(frozen=True)
+class SqlItems:
+    """A top-level forEach/forEachOrNull: per resource, a list with one struct per element
+    (fields i0, i1, ... hold the item columns, `err` flags a broken element)."""
+
+    sql: str
+    names: list[str]
+    or_null: bool
+    row_index: list[bool]
+
+
+@dataclass(frozen=True)
 class SqlPlan:
-    """The translated query parts of a flat view."""
+    """The translated query parts of a view: top-level columns, and optionally one forEach."""
 
     columns: list[SqlColumn]
+    names: list[str]
     where: list[str]
     top_level: list[str]
+    items: SqlItems | None = None
 
-    def query(self, path: str, resource: str, names: list[str]) -> str:
+    def query(self, path: str, resource: str) -> str:
         """Four projections: extractions (and __keep), values, error flag, raw JSON of flagged rows.
 
         No WHERE and no row numbers, so DuckDB scans in parallel; rows come back in file order
@@ -431,12 +482,17 @@ class SqlPlan:
         extracts = [f"{sql} AS {alias}" for c in self.columns for alias, sql in c.extracts]
         values = [f'{c.value} AS "v{i}"' for i, c in enumerate(self.columns)]
         errors = [c.error.replace("{value}", f'"v{i}"') for i, c in enumerate(self.columns) if c.error is not None]
+        items: list[str] = []
+        if self.items is not None:
+            extracts.append(f"{self.items.sql} AS __items")
+            items = ["__items"]
+            errors.append("list_aggregate(list_transform(__items, lambda s: s.err), 'bool_or')")
         error = " OR ".join(f"coalesce({e}, false)" for e in errors) or "false"
         keep = " AND ".join([f"json_extract_string(\"resourceType\", '$') = {_quote(resource)}", *self.where])
-        carried = ", ".join(["__keep", *raw])
-        outputs = ", ".join(f'"v{i}" AS "{n}"' for i, n in enumerate(names))
+        carried = ", ".join(["__keep", *raw, *items])
+        outputs = ", ".join([*(f'"v{i}" AS "{n}"' for i, n in enumerate(self.names)), *items])
         pairs = ", ".join(f'{_quote(c)}, "{c}"' for c in self.top_level)
-        value_names = ", ".join(f'"v{i}"' for i in range(len(names)))
+        value_names = ", ".join([*(f'"v{i}"' for i in range(len(self.names))), "NULL AS __unused"])
         aliases = [alias for c in self.columns for alias, _ in c.extracts]
         level1 = f"SELECT {', '.join([*raw, f'coalesce({keep}, false) AS __keep', *extracts])} FROM {source}"
         level2 = f"SELECT {', '.join([carried, *aliases, *values])} FROM ({level1})"
@@ -447,16 +503,60 @@ class SqlPlan:
         )
 
 
-def plan_view(spec: ViewSpec, arrow_kinds: list[str]) -> SqlPlan:
-    """Translate a flat view; raises NotTranslatable when any part is outside the SQL subset."""
-    if not spec.root.is_flat:
-        raise NotTranslatable("not a flat view")
-    t = _Translator(spec.resource, spec.constants)
-    columns = []
-    for index, (column, kind) in enumerate(zip(spec.columns, arrow_kinds, strict=True)):
+def _items(t: _Translator, spec: ViewSpec, select: SelectSpec, kinds: dict[str, str]) -> SqlItems:
+    """The struct list of a top-level forEach/forEachOrNull whose own selects are flat."""
+    source = t.expr(parse(select.iterate_path), None)
+    if isinstance(source, Path):
+        listed = (
+            source.json_list()
+            if source.array_tail or source.multi
+            else f"list_filter([json_extract({source.base}, {_quote(source.path)})], lambda n: n IS NOT NULL)"
+        )
+    elif isinstance(source, ListOf):
+        listed = source.sql
+    else:
+        raise NotTranslatable("forEach over a value")
+    focus = Path("__it", "$", source.type)
+    t.row_index_sql = "(__ix - 1)"
+    fields, errors, names, row_index = [], [], [], []
+    for k, column in enumerate(select.all_columns()):
         if column.collection:
             raise NotTranslatable("collection column")
-        columns.append(_Column(t, index, kind).build(parse(column.path)))
+        built = _Column(t, 1000 + k, kinds[column.name], focus).build(parse(column.path))
+        fields.append(f"i{k} := {built.value}")
+        if built.error is not None:
+            errors.append(f"coalesce({built.error.replace('{value}', built.value)}, false)")
+        names.append(column.name)
+        row_index.append(column.is_row_index)
+    t.row_index_sql = "0"
+    err = " OR ".join(errors) or "false"
+    sql = f"list_transform({listed}, lambda __it, __ix: struct_pack({', '.join(fields)}, err := {err}))"
+    return SqlItems(sql, names, select.or_null, row_index)
+
+
+def plan_view(spec: ViewSpec, arrow_kinds: list[str]) -> SqlPlan:
+    """Translate a view with flat selects and at most one top-level forEach/forEachOrNull (whose
+    own selects are flat); raises NotTranslatable when any part is outside the SQL subset."""
+    iterating: SelectSpec | None = None
+    for select in spec.root.selects:
+        if select.is_flat:
+            continue
+        one_level = select.iterate is not None and not select.repeat and not select.union_all
+        if iterating is not None or not one_level or not all(s.is_flat for s in select.selects):
+            raise NotTranslatable("nested or several iterations")
+        iterating = select
+    kinds = {c.name: k for c, k in zip(spec.columns, arrow_kinds, strict=True)}
+    t = _Translator(spec.resource, spec.constants)
+    items = None if iterating is None else _items(t, spec, iterating, kinds)
+    inside = set() if items is None else set(items.names)
+    columns, names = [], []
+    for index, column in enumerate(spec.columns):
+        if column.name in inside:
+            continue
+        if column.collection:
+            raise NotTranslatable("collection column")
+        columns.append(_Column(t, index, kinds[column.name]).build(parse(column.path)))
+        names.append(column.name)
     where = [f"coalesce({t.boolean(t.expr(parse(w_text), None))}, false)" for w_text in spec.where_paths]
     t.top_level.add("id")
-    return SqlPlan(columns, where, sorted(t.top_level))
+    return SqlPlan(columns, names, where, sorted(t.top_level), items)
