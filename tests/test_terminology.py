@@ -185,3 +185,20 @@ def test_enzyme_activity_in_international_units_is_the_enzyme_unit(normalizer: N
     }
     assert stats.conversions["1742-6: [IU]/L -> U/L"] == 1
     assert normalizer.ucum.conversion("[IU]/L", "U/L") is None  # only where the LOINC code says enzyme
+
+
+def test_quantity_code_without_system_is_checked_as_ucum(normalizer: Normalizer) -> None:
+    stats = CoverageStats()
+    resource = {
+        "resourceType": "MedicationRequest",
+        "dosageInstruction": [{"doseAndRate": [{"doseQuantity": {"value": 2, "code": "mg"}}]}],
+        "dispenseRequest": {"quantity": {"value": 30, "unit": "tablets", "code": "TAB"}},
+    }
+    normalizer.normalize(resource, stats)
+    assert resource["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"] == {
+        "value": 2,
+        "code": "mg",
+        "system": UCUM,
+        "unit": "mg",
+    }
+    assert resource["dispenseRequest"]["quantity"] == {"value": 30, "unit": "tablets"}  # not UCUM: no code

@@ -155,7 +155,7 @@ class Normalizer:
         system = quantity.get("system")
         if system is not None and system != UCUM:
             return  # a unit from another code system: left as it is
-        text = quantity.get("code") if system == UCUM and quantity.get("code") else quantity.get("unit")
+        text = quantity.get("code") or quantity.get("unit")  # a code without a system is taken as UCUM
         if not isinstance(text, str) or not text.strip():
             return
         stats.units["quantities"] += 1
@@ -165,7 +165,7 @@ class Normalizer:
             stats.not_ucum[text] += 1
             quantity.pop("system", None)
             quantity.pop("code", None)
-            quantity["unit"] = text
+            quantity.setdefault("unit", text)
             return
         stats.units["ucum"] += 1
         if code != text:
