@@ -196,6 +196,7 @@ FOREACH_VIEW = {
                 {"name": "city", "path": "city", "type": "string"},
                 {"name": "since", "path": "period.start", "type": "dateTime"},
                 {"name": "key", "path": "%resource.id & '-' & %rowIndex.toString()", "type": "string"},
+                {"name": "gender", "path": "%resource.gender", "type": "code"},
             ],
         },
     ],
@@ -205,9 +206,15 @@ FOREACH_VIEW = {
 def test_engines_agree_on_a_top_level_foreach(tmp_path: Path) -> None:
     view = load_view(FOREACH_VIEW)
     assert view.sql_plan is not None and view.sql_plan.items is not None, view.sql_reason
+    assert view.sql_plan.items.hoisted == ["gender"]
     resources = [
-        {"resourceType": "Patient", "id": "a", "address": [{"city": "X"}, {"city": "Y", "period": {"start": "2001"}}]},
-        {"resourceType": "Patient", "id": "b"},
+        {
+            "resourceType": "Patient",
+            "id": "a",
+            "gender": "f",
+            "address": [{"city": "X"}, {"city": "Y", "period": {"start": "2001"}}],
+        },
+        {"resourceType": "Patient", "id": "b", "gender": "m"},
         {"resourceType": "Patient", "id": "c", "address": [{"city": "Z", "period": {"start": "garbage"}}]},
         {"resourceType": "Patient", "id": "d", "address": [{"city": "W", "period": {"start": 2001}}]},
     ]
@@ -217,7 +224,7 @@ def test_engines_agree_on_a_top_level_foreach(tmp_path: Path) -> None:
     assert py.equals(db)
     assert py_errors == db_errors == [("Patient.ndjson", 3), ("Patient.ndjson", 4)]
     assert py.to_pylist() == [
-        {"id": "a", "i": 0, "city": "X", "since": None, "key": "a-0"},
-        {"id": "a", "i": 1, "city": "Y", "since": py.column("since")[1].as_py(), "key": "a-1"},
-        {"id": "b", "i": 0, "city": None, "since": None, "key": None},
+        {"id": "a", "i": 0, "city": "X", "since": None, "key": "a-0", "gender": "f"},
+        {"id": "a", "i": 1, "city": "Y", "since": py.column("since")[1].as_py(), "key": "a-1", "gender": "f"},
+        {"id": "b", "i": 0, "city": None, "since": None, "key": None, "gender": None},
     ]

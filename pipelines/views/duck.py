@@ -114,8 +114,12 @@ def _explode(table: pa.Table, plan: SqlPlan) -> dict[str, pa.Array | pa.ChunkedA
     if plan.items.or_null:
         empty = pc.indices_nonzero(pc.fill_null(pc.equal(pc.list_value_length(lists), 0), True))
         if len(empty):
+            hoisted = set(plan.items.hoisted)
             for name in plan.names:
-                columns[name] = pa.concat_arrays([_array(columns[name]), _array(table[name].take(empty))])
+                kept = table[name].take(empty)
+                if name in hoisted:  # the null row of forEachOrNull: element columns are null
+                    kept = pa.nulls(len(empty), columns[name].type)
+                columns[name] = pa.concat_arrays([_array(columns[name]), _array(kept)])
             for k, name in enumerate(plan.items.names):
                 filler = pa.array([0 if plan.items.row_index[k] else None] * len(empty), columns[name].type)
                 columns[name] = pa.concat_arrays([_array(columns[name]), filler])

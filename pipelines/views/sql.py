@@ -10,6 +10,7 @@ per row and re-evaluated by the Python engine, so both paths give the same rows 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -71,10 +72,11 @@ class Path:
 
 @dataclass(frozen=True)
 class ListOf:
-    """A SQL list of JSON values."""
+    """A SQL list of JSON values (`single`: at most one, e.g. after first())."""
 
     sql: str
     type: str | None
+    single: bool = False
 
 
 @dataclass(frozen=True)
@@ -195,9 +197,9 @@ class _Translator:
                 return replace(target, path=f"{target.path}[{n}]", array_tail=False)
             if not target.array_tail and not target.multi:
                 return target if n == 0 else Value("NULL", target.type or "string")
-            return ListOf(f"({target.json_list()})[{n + 1}:{n + 1}]", target.type)
+            return ListOf(f"({target.json_list()})[{n + 1}:{n + 1}]", target.type, single=True)
         if isinstance(target, ListOf):
-            return ListOf(f"({target.sql})[{n + 1}:{n + 1}]", target.type)
+            return ListOf(f"({target.sql})[{n + 1}:{n + 1}]", target.type, single=True)
         raise NotTranslatable("index of a value")
 
     # ---------------------------------------------------------- functions
@@ -372,7 +374,7 @@ class _Column:
                 return self.convert_text(_json_string_text(json_value), None, json_value)
             return self.convert_json(json_value, None)
         items = self.extract(expr.json_list() if isinstance(expr, Path) else expr.sql)  # type: ignore[union-attr]
-        many = f"(coalesce(len({items}), 0) > 1)"
+        many = None if isinstance(expr, ListOf) and expr.single else f"(coalesce(len({items}), 0) > 1)"
         if self.kind == "string":
             return self.convert_text(f"json_extract_string({items}[1], '$')", many)
         if self.kind in {"date32", "timestamp"}:
@@ -455,6 +457,7 @@ class SqlItems:
     names: list[str]
     or_null: bool
     row_index: list[bool]
+    hoisted: list[str]  # columns that do not depend on the element: computed once per resource
 
 
 @dataclass(frozen=True)
@@ -486,7 +489,7 @@ class SqlPlan:
         if self.items is not None:
             extracts.append(f"{self.items.sql} AS __items")
             items = ["__items"]
-            errors.append("list_aggregate(list_transform(__items, lambda s: s.err), 'bool_or')")
+            errors.append("list_contains(list_transform(__items, lambda s: s.err), true)")
         error = " OR ".join(f"coalesce({e}, false)" for e in errors) or "false"
         keep = " AND ".join([f"json_extract_string(\"resourceType\", '$') = {_quote(resource)}", *self.where])
         carried = ", ".join(["__keep", *raw, *items])
@@ -518,20 +521,23 @@ def _items(t: _Translator, spec: ViewSpec, select: SelectSpec, kinds: dict[str, 
         raise NotTranslatable("forEach over a value")
     focus = Path("__it", "$", source.type)
     t.row_index_sql = "(__ix - 1)"
-    fields, errors, names, row_index = [], [], [], []
-    for k, column in enumerate(select.all_columns()):
+    fields, errors, names, row_index, hoisted = [], [], [], [], []
+    for column in select.all_columns():
         if column.collection:
             raise NotTranslatable("collection column")
-        built = _Column(t, 1000 + k, kinds[column.name], focus).build(parse(column.path))
-        fields.append(f"i{k} := {built.value}")
+        built = _Column(t, 1000 + len(names), kinds[column.name], focus).build(parse(column.path))
+        if not re.search(r"__i[tx]", built.value + (built.error or "")):
+            hoisted.append(column.name)  # e.g. %resource.subject...: the same for every element
+            continue
+        fields.append(f"i{len(names)} := {built.value}")
         if built.error is not None:
             errors.append(f"coalesce({built.error.replace('{value}', built.value)}, false)")
         names.append(column.name)
         row_index.append(column.is_row_index)
     t.row_index_sql = "0"
     err = " OR ".join(errors) or "false"
-    sql = f"list_transform({listed}, lambda __it, __ix: struct_pack({', '.join(fields)}, err := {err}))"
-    return SqlItems(sql, names, select.or_null, row_index)
+    sql = f"list_transform({listed}, lambda __it, __ix: struct_pack({', '.join([*fields, f'err := {err}'])}))"
+    return SqlItems(sql, names, select.or_null, row_index, hoisted)
 
 
 def plan_view(spec: ViewSpec, arrow_kinds: list[str]) -> SqlPlan:
