@@ -65,22 +65,25 @@ def identity(focus: list, env: Env) -> list:
     return focus
 
 
-def _choice_bases() -> frozenset[str] | None:
-    """Names of all choice elements in the R4 model (None without the model: scan every miss)."""
+def _plain_names() -> frozenset[str]:
+    """Element names that the R4 model only knows as ordinary (non-choice) elements. Other names,
+    including ones the model lacks (e.g. R5-only), are looked up as choice elements on a miss."""
     from fhirmony.views.model import model
 
-    table = model()
-    if not table:
-        return None
-    return frozenset(name for elements in table.values() for name, (kind, _) in elements.items() if kind == "[x]")
+    plain: set[str] = set()
+    choice: set[str] = set()
+    for elements in model().values():
+        for name, (kind, _) in elements.items():
+            (choice if kind == "[x]" else plain).add(name)
+    return frozenset(plain - choice)
 
 
-CHOICE_BASES = _choice_bases()
+PLAIN_NAMES = _plain_names()
 
 
 def choice_value(item: dict, name: str) -> object:
     """The value of choice element `name[x]` (e.g. `value` -> `valueQuantity`), or None."""
-    if CHOICE_BASES is not None and name not in CHOICE_BASES:
+    if name in PLAIN_NAMES:
         return None
     size = len(name)
     for key, value in item.items():
