@@ -2,12 +2,11 @@
 
 Memory stays flat: records stream from the reader in batches, at most `2 × workers` batches are in
 flight, and results are written in submission order (the output is deterministic). The only state
-that grows is the set of (type, id) digests used to quarantine duplicate ids.
+that grows, the index of (type, id) digests used to quarantine duplicate ids, lives on disk (SQLite).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -20,6 +19,7 @@ from typing import IO, Any
 import orjson
 
 from fhirmony.config import SourceConfig
+from fhirmony.fhir.seen import SeenIds
 from fhirmony.fhir.validate import validation_problem
 from fhirmony.home import Home
 from fhirmony.progress import Emit, Progress
@@ -129,7 +129,6 @@ def run_fhir_stage(
     result = FhirStageResult(source.id)
     progress = Progress(source.id, STAGE, emit)
     coverage: list[Any] = []
-    seen_ids: dict[bytes, tuple[str, bytes]] = {}
     handles: dict[str, IO[bytes]] = {}
     reader = reader_for(source)
     worker_count = workers or default_workers(sum(path.stat().st_size for path in reader.files()))
@@ -137,28 +136,21 @@ def run_fhir_stage(
         with (
             QuarantineWriter(home.quarantine(source.id) / f"{STAGE}.ndjson") as quarantine,
             _executor(worker_count) as pool,
+            SeenIds(out_dir / "seen-ids.sqlite") as seen,
         ):
             records = reader.records()
             for outcomes, stats in _validated(records, pool, worker_count, result, quarantine):
                 coverage.append(stats)
-                for resource_type, resource_id, file, line, detail, body, problem in outcomes:
+                valid = [(o[0], o[1], o[5], f"{o[2]}:{o[3]}") for o in outcomes if o[6] is None]
+                duplicate = iter(seen.duplicates(valid))
+                for resource_type, _, file, line, detail, body, problem in outcomes:
                     counts = result.counts.setdefault(resource_type, TypeCounts())
                     counts.read += 1
-                    problem = problem or _duplicate(seen_ids, resource_type, resource_id, body, f"{file}:{line}")
+                    problem = problem or next(duplicate)
                     if problem:
                         counts.quarantined += 1
-                        quarantine.write(
-                            Rejection(
-                                STAGE,
-                                source.id,
-                                resource_type,
-                                file,
-                                line,
-                                problem,
-                                detail,
-                                body.decode("utf-8", "replace"),
-                            )
-                        )
+                        raw = body.decode("utf-8", "replace")
+                        quarantine.write(Rejection(STAGE, source.id, resource_type, file, line, problem, detail, raw))
                         continue
                     counts.valid += 1
                     handle = handles.get(resource_type)
@@ -232,21 +224,6 @@ def default_workers(input_bytes: int) -> int:
     if input_bytes < SMALL_INPUT_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
-
-
-def _duplicate(
-    seen: dict[bytes, tuple[str, bytes]], resource_type: str, resource_id: str, body: bytes, where: str
-) -> str | None:
-    """A second resource with the same type and id is quarantined; identical copies say so."""
-    key = hashlib.blake2b(f"{resource_type}/{resource_id}".encode(), digest_size=12).digest()
-    content = hashlib.blake2b(body, digest_size=12).digest()
-    first = seen.get(key)
-    if first is None:
-        seen[key] = (where, content)
-        return None
-    first_where, first_content = first
-    kind = "identical copy" if content == first_content else "conflicting content"
-    return f"duplicate id ({kind}): {resource_type}/{resource_id} was first read at {first_where}"
 
 
 def merge_coverage(parts: list[Any]) -> dict[str, Any]:
