@@ -427,7 +427,7 @@ def markdown(report: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resources", type=int, default=1_000_000, help="total generated resources")
-    parser.add_argument("--sample", type=int, default=1_000, help="resources per view for fhirpathpy")
+    parser.add_argument("--sample", type=int, default=3_000, help="resources per view for fhirpathpy")
     parser.add_argument("--python-sample", type=int, default=20_000, help="resources per view for the closures")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "bench_views.json"))
     parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per view; the best counts")
