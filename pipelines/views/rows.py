@@ -133,7 +133,7 @@ def row_producer(view: ViewSpec) -> Callable[[dict, Env], list[Row]]:
             if resource.get("resourceType") != resource_type or (wheres and not passes(resource, env)):
                 return []
             focus = [resource]
-            return [tuple(v(focus, env) for v in values)]
+            return [tuple([v(focus, env) for v in values])]
 
         return flat
 

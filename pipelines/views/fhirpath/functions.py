@@ -493,6 +493,11 @@ def reference_key(reference: object, expected: str | None) -> str | None:
         if expected and declared and declared != expected:
             return None
         return literal.rsplit(":", 1)[1]
+    if literal.count("/") == 1 and "?" not in literal:  # the usual `Type/id`
+        kind, _, key = literal.partition("/")
+        if not kind or not key or (expected and kind != expected):
+            return None
+        return key
     match = _REFERENCE.match(literal)
     if match is None or (expected and match.group(1) != expected):
         return None
