@@ -45,6 +45,13 @@ def ev(expression: str, resource: dict = PATIENT, **constants: object) -> list:
         ("name.family", ["Smith", "Jones"]),
         ("Patient.name.given", ["Ann", "Bea", "Cat"]),
         ("name[1].family", ["Jones"]),
+        ("deceased.exists()", [True]),
+        ("telecom.first().value", []),
+        ("name.first().given", ["Ann", "Bea"]),
+        ("name.given.first()", ["Ann"]),
+        ("gender.first()", ["female"]),
+        ("gender[1]", []),
+        ("gender.length()", [6]),
         ("name[5].family", []),
         ("name.where(use = 'official').given.first()", ["Ann"]),
         ("name.select(given.count())", [2, 1]),
@@ -164,3 +171,10 @@ def test_static_types_follow_the_model() -> None:
     assert compile_path("value.ofType(Quantity).value", {}, "Observation").type == "decimal"
     assert compile_path("name.exists()", {}, "Patient").type == "boolean"
     assert compile_path("effective.ofType(Period).start", {}, "Observation").type == "dateTime"
+
+
+def test_generated_walks_skip_json_nulls_like_the_general_path() -> None:
+    resource = {"resourceType": "Patient", "name": [{"given": [None, "B"]}, {"given": ["C"]}], "identifier": [None, {"value": "x"}]}  # fmt: skip
+    assert ev("name.given", resource) == ["B", "C"]
+    assert ev("name.first().given.first()", resource) == ["B"]
+    assert ev("identifier.first().value", resource) == ["x"]

@@ -189,13 +189,53 @@ def path_fn(base: Fn | None, ops: list[Op]) -> Fn:
             items = step(items)
         return items
 
+    fast = _generated_walk(ops, from_focus)
     if base is None:
-        return from_focus
+        return fast
 
     def chained(focus: list, env: Env) -> list:
-        return from_focus(base(focus, env), env)
+        return fast(base(focus, env), env)
 
     return chained
+
+
+def _generated_walk(ops: list[Op], general: Fn) -> Fn:
+    """Straight-line Python for the usual case of a path (one item, dicts, first elements, no
+    choice lookups); anything unusual defers to `general`, which defines the semantics."""
+    lines = [
+        "def walk(focus, env):",
+        "    if len(focus) != 1:",
+        "        return general(focus, env)",
+        "    v = focus[0]",
+    ]
+    for kind, arg in ops:
+        if kind == "member":
+            lines += [
+                "    if type(v) is not dict:",
+                "        return general(focus, env)",
+                f"    v = v.get({arg!r})",
+                "    if v is None:",
+                "        return []" if arg in PLAIN_NAMES else "        return general(focus, env)",
+            ]
+        elif arg == 0:
+            lines += [
+                "    if type(v) is list:",
+                "        if not v or v[0] is None:",
+                "            return general(focus, env)",
+                "        v = v[0]",
+            ]
+        else:
+            lines += ["    return general(focus, env)"]
+            break
+    else:
+        lines += [
+            "    if type(v) is list:",
+            "        return general(focus, env) if None in v else v",
+            "    return [v]",
+        ]
+    namespace: dict[str, object] = {"general": general}
+    exec("\n".join(lines), namespace)
+    return namespace["walk"]  # type: ignore[return-value]
 
 
 def typed_member_fn(base: Fn | None, name: str, type_name: str) -> Fn:
