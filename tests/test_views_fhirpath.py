@@ -174,7 +174,8 @@ def test_static_types_follow_the_model() -> None:
 
 
 def test_generated_walks_skip_json_nulls_like_the_general_path() -> None:
-    resource = {"resourceType": "Patient", "name": [{"given": [None, "B"]}, {"given": ["C"]}], "identifier": [None, {"value": "x"}]}  # fmt: skip
+    names = [{"given": [None, "B"]}, {"given": ["C"]}]
+    resource = {"resourceType": "Patient", "name": names, "identifier": [None, {"value": "x"}]}
     assert ev("name.given", resource) == ["B", "C"]
     assert ev("name.first().given.first()", resource) == ["B"]
     assert ev("identifier.first().value", resource) == ["x"]
