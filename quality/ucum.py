@@ -3,19 +3,11 @@ ucum-essence.xml), case-sensitive as UCUM is: `mg/dL` and `[IU]/L` are valid, `I
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
-
-@cache
-def _registry() -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from ucumvert import PintUcumRegistry
-
-        return PintUcumRegistry()  # ~1 s, once per process
+from fhirmony.terminology.units import ucum_registry
 
 
 @cache
@@ -24,7 +16,7 @@ def is_ucum(unit: str) -> bool:
     if not unit or unit != unit.strip():
         return False
     try:
-        _registry().from_ucum(unit)
+        ucum_registry().from_ucum(unit)
     except Exception:  # ucumvert raises InvalidUcumError; pint may raise its own errors
         return False
     return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import warnings
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from fhirmony.terminology.tables import load_table
@@ -34,6 +35,16 @@ class Analyte:
     valence: int | None = None
 
 
+@cache
+def ucum_registry() -> Any:
+    """ucumvert's pint registry of the full UCUM grammar: built once per process (~1-3 s)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ucumvert import PintUcumRegistry
+
+        return PintUcumRegistry()
+
+
 class Ucum:
     """Unit strings → valid UCUM codes, and conversions between UCUM codes (cached)."""
 
@@ -54,11 +65,7 @@ class Ucum:
 
     def registry(self) -> Any:
         if self._registry is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                from ucumvert import PintUcumRegistry
-
-                self._registry = PintUcumRegistry()
+            self._registry = ucum_registry()
         return self._registry
 
     def code(self, unit: str) -> str | None:
