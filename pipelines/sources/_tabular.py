@@ -9,7 +9,7 @@ import gzip
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -258,3 +258,26 @@ def quantity(value: float | int, unit: str | None) -> dict[str, Any]:
     if unit and unit.strip():
         result["unit"] = unit.strip()
     return result
+
+
+def selected_table_records(
+    tables: Tables,
+    selected: Iterable[str],
+    layout: Mapping[str, tuple[str, tuple[str, ...]]],
+    builders: Mapping[str, Callable[[dict[str, str]], dict[str, Any]]],
+    essential: Collection[str],
+    where: str,
+) -> Iterator[SourceRecord]:
+    """Stream every selected table (layout: table -> (resource type, required columns)); an absent
+    table is skipped, except an essential one, which becomes an error record naming it."""
+    for table in selected:
+        resource_type, required = layout[table]
+        if not tables.has(table):
+            if table in essential:
+                yield SourceRecord(
+                    Origin(tables.name(table), 0, "table"),
+                    resource_type,
+                    error=f"table {table} not found under {where}",
+                )
+            continue
+        yield from table_records(tables, table, resource_type, required, builders[table])

@@ -26,7 +26,7 @@ from fhirmony.sources._tabular import (
     fhir_id,
     number,
     quantity,
-    table_records,
+    selected_table_records,
 )
 from fhirmony.sources.base import Origin, SourceRecord, register_reader
 from fhirmony.terminology.icd import dotted_icd9_diagnosis, dotted_icd9_procedure, dotted_icd10
@@ -135,17 +135,14 @@ class MimicReader:
             "prescriptions": self._medication_request,
             "omr": self._vital_sign,
         }
-        for table in self.selected:
-            resource_type, required = TABLES[table]
-            if not self.tables.has(table):
-                if table in ("patients", "admissions"):
-                    yield SourceRecord(
-                        Origin(f"{table}.csv.gz", 0, "table"),
-                        resource_type,
-                        error=f"table {table} not found under {self.source.path}",
-                    )
-                continue
-            yield from table_records(self.tables, table, resource_type, required, builders[table])
+        yield from selected_table_records(
+            self.tables,
+            self.selected,
+            TABLES,
+            builders,
+            essential=("patients", "admissions"),
+            where=str(self.source.path),
+        )
 
     def _load_lookups(self) -> None:
         if self.tables.has("d_labitems") and not self._labitems:

@@ -24,7 +24,7 @@ from fhirmony.sources._tabular import (
     fhir_id,
     number,
     quantity,
-    table_records,
+    selected_table_records,
 )
 from fhirmony.sources.base import Origin, SourceRecord, register_reader
 from fhirmony.terminology.systems import CVX, UCUM, system_table
@@ -128,17 +128,9 @@ class OmopReader:
             "drug_exposure": self._drug,
             "procedure_occurrence": self._procedure,
         }
-        for table in self.selected:
-            resource_type, required = TABLES[table]
-            if not self.tables.has(table):
-                if table == "person":
-                    yield SourceRecord(
-                        Origin("PERSON.csv", 0, "table"),
-                        resource_type,
-                        error=f"OMOP table PERSON not found under {self.source.path}",
-                    )
-                continue
-            yield from table_records(self.tables, table, resource_type, required, builders[table])
+        yield from selected_table_records(
+            self.tables, self.selected, TABLES, builders, essential=("person",), where=str(self.source.path)
+        )
 
     def _load_lookups(self) -> None:
         if not self.concepts:

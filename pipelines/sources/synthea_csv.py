@@ -24,9 +24,9 @@ from fhirmony.sources._tabular import (
     fhir_id,
     number,
     quantity,
-    table_records,
+    selected_table_records,
 )
-from fhirmony.sources.base import Origin, SourceRecord, register_reader
+from fhirmony.sources.base import SourceRecord, register_reader
 from fhirmony.terminology.systems import CVX, LOINC, RXNORM, SNOMED, canonical_system
 
 SYNTHEA = "https://synthetichealth.github.io/synthea"
@@ -121,17 +121,9 @@ class SyntheaCsvReader:
             "immunizations": self._immunization,
             "allergies": self._allergy,
         }
-        for table in self.selected:
-            resource_type, required = TABLES[table]
-            if not self.tables.has(table):
-                if table == "patients":
-                    yield SourceRecord(
-                        Origin("patients.csv", 0, "table"),
-                        resource_type,
-                        error=f"table patients not found under {self.source.path}",
-                    )
-                continue
-            yield from table_records(self.tables, table, resource_type, required, builders[table])
+        yield from selected_table_records(
+            self.tables, self.selected, TABLES, builders, essential=("patients",), where=str(self.source.path)
+        )
 
     def _patient(self, row: dict[str, str]) -> dict[str, Any]:
         patient_id = row["Id"].strip()
