@@ -97,3 +97,15 @@ def test_wrong_field_counts_and_encoding_errors_are_records(tmp_path: Path) -> N
     assert errors[5].origin.detail == "encoding" and "not utf-8-sig text" in errors[5].error
     latin = read_all("synthea-csv", tmp_path, encoding="latin-1")
     assert latin.counts == {"Patient": 1} and "not a date" in latin.errors[-1].error  # 19é read, then rejected
+
+
+def test_absent_patient_table_is_an_error_record(tmp_path: Path) -> None:
+    from fhirmony.config import SourceConfig
+    from fhirmony.sources import reader_for
+
+    (tmp_path / "encounters.csv").write_text("Id,START\n", encoding="utf-8")
+    source = SourceConfig(id="x", country="US", format="synthea-csv", path=tmp_path, licence="CC0-1.0")
+    records = list(reader_for(source).records())
+    assert (records[0].origin.file, records[0].resource_type) == ("patients.csv", "Patient")
+    assert records[0].error == f"table patients not found under {tmp_path}"
+    assert records[1].origin.file == "encounters.csv" and "missing column(s)" in (records[1].error or "")

@@ -62,8 +62,9 @@ class Tables:
         return table.lower() in self._index
 
     def name(self, table: str) -> str:
-        """The file of a table, relative to the source path (the zip member for a zip)."""
-        return self._index[table.lower()]
+        """The file of a table, relative to the source path (the zip member for a zip); for an absent
+        table, the name it was looked for under."""
+        return self._index.get(table.lower(), f"{table}.csv")
 
     def files(self, tables: list[str]) -> list[Path]:
         if self.is_zip:
