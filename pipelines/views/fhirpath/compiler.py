@@ -123,13 +123,16 @@ def member_step(name: str) -> Callable[[list], list]:
     return step
 
 
-Op = tuple[str, object]  # ("member", name) | ("index", n); first() is ("index", 0)
+Op = tuple[str, object]  # ("member", name) | ("index", n) | ("typed", (name, type)); first() is ("index", 0)
 
 
 def _items_step(op: Op) -> Callable[[list], list]:
     kind, arg = op
     if kind == "member":
         return member_step(arg)  # type: ignore[arg-type]
+    if kind == "typed":
+        typed = typed_member_fn(None, *arg)  # type: ignore[misc]
+        return lambda items: typed(items, None)  # type: ignore[arg-type]
     n = int(arg)  # type: ignore[call-overload]
 
     def pick(items: list) -> list:
@@ -159,6 +162,8 @@ def path_fn(base: Fn | None, ops: list[Op]) -> Fn:
         i = 0
         while i < count:
             kind, arg = ops[i]
+            if kind == "typed":
+                break
             if kind == "index":
                 if type(value) is list:
                     present = [v for v in value if v is not None] if None in value else value
@@ -179,8 +184,10 @@ def path_fn(base: Fn | None, ops: list[Op]) -> Fn:
             i += 1
         if type(value) is list:
             items = [v for v in value if v is not None] if None in value else value
-        elif i < count:
+        elif i < count and ops[i][0] != "typed":
             return []
+        elif i < count:
+            items = [value]
         else:
             return [value]
         for step in steps[i:]:
@@ -216,6 +223,17 @@ def _generated_walk(ops: list[Op], general: Fn) -> Fn:
                 f"    v = v.get({arg!r})",
                 "    if v is None:",
                 "        return []" if arg in PLAIN_NAMES else "        return general(focus, env)",
+            ]
+        elif kind == "typed":
+            name, type_name = arg  # type: ignore[misc]
+            key = name + type_name[0].upper() + type_name[1:]
+            lines += [
+                "    if type(v) is not dict:",
+                "        return general(focus, env)",
+                f"    w = v.get({key!r})",
+                "    if w is None:",
+                f"        return [] if v.get({name!r}) is None else general(focus, env)",
+                "    v = w",
             ]
         elif arg == 0:
             lines += [
@@ -342,16 +360,26 @@ class Compiler:
             elif isinstance(target, Index) and isinstance(target.index, Literal) and target.index.kind == "integer":
                 ops.append(("index", target.index.value))
                 target = target.target
+            elif (
+                isinstance(target, Call)
+                and target.name == "ofType"
+                and len(target.args) == 1
+                and isinstance(target.args[0], Identifier)
+                and (isinstance(target.target, Member) or _is_element(target.target))
+            ):
+                member = target.target
+                ops.append(("typed", (member.name, normalize_type_name(target.args[0].name))))  # type: ignore[union-attr]
+                target = member.target if isinstance(member, Member) else None
+                if target is None:
+                    break
             else:
                 break
-        if isinstance(target, Identifier) and not target.name[0].isupper():
-            ops.append(("member", target.name))
+        if _is_element(target):
+            ops.append(("member", target.name))  # type: ignore[union-attr]
             target = None
         ops.reverse()
         base = None if target is None else self.compile(target)
-        names = [str(arg) for kind, arg in ops if kind == "member"]
-        base_type = self.focus_type if base is None else base.type
-        return Compiled(path_fn(None if base is None else base.fn, ops), _walk(base_type, names))
+        return Compiled(path_fn(None if base is None else base.fn, ops), _op_type(self, base, ops))
 
     def _variable(self, name: str) -> Compiled:
         if name in self.constants:
@@ -406,6 +434,21 @@ class Compiler:
             return [bool(as_of_type.fn(focus, env))]
 
         return Compiled(is_fn, "boolean")
+
+
+def _is_element(node: Node | None) -> bool:
+    return isinstance(node, Identifier) and not node.name[0].isupper()
+
+
+def _op_type(compiler: Compiler, base: Compiled | None, ops: list[Op]) -> str | None:
+    """The static type after a chain of ops (an ofType fixes it, members follow the model)."""
+    kind_now = compiler.focus_type if base is None else base.type
+    for kind, arg in ops:
+        if kind == "member":
+            kind_now = _walk(kind_now, [str(arg)])
+        elif kind == "typed":
+            kind_now = arg[1]  # type: ignore[index]
+    return kind_now
 
 
 def _walk(type_name: str | None, names: list[str]) -> str | None:
