@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from fhirmony.cli import main
 
 
@@ -21,6 +23,8 @@ def test_every_conformance_case_passes(conformance_dir: Path, tmp_path: Path) ->
     assert failures == []
     assert code == 0
     assert set(report) == {p.name for p in (conformance_dir / "tests").glob("*.json")}
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(report, json.loads((conformance_dir / "test-report.schema.json").read_text()))
 
 
 def test_report_exit_code_is_nonzero_when_a_case_fails(tmp_path: Path) -> None:
