@@ -80,14 +80,28 @@ def run_file(path: Path) -> list[dict]:
 
 
 def run_suite(files: Iterable[Path]) -> Report:
-    return {path.name: {"tests": run_file(path)} for path in sorted(files)}
+    report: Report = {}
+    for path in sorted(files):
+        results = run_file(path)
+        if results:
+            report[path.name] = {"tests": results}
+    return report
 
 
 def test_files(directory: Path) -> list[Path]:
-    """The test files of a directory (or the tests/ folder inside a suite checkout)."""
-    if (directory / "tests").is_dir() and not list(directory.glob("*.json")):
+    """The test files of a directory (or of the tests/ folder of a suite checkout): JSON files
+    with a `tests` list; other JSON (schemas, reports) is ignored."""
+    if (directory / "tests").is_dir():
         directory = directory / "tests"
-    return sorted(directory.glob("*.json"))
+    files = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            content = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(content, dict) and isinstance(content.get("tests"), list):
+            files.append(path)
+    return files
 
 
 def summarize(report: Report) -> tuple[int, int]:
