@@ -224,6 +224,16 @@ class _Translator:
             return Value(test if name == "exists" else f"(NOT {test})", "boolean")
         if name == "not" and not args and isinstance(source, Value) and source.type == "boolean":
             return Value(f"(NOT {source.sql})", "boolean")
+        if name == "join" and len(args) <= 1 and isinstance(source, Path | ListOf):
+            separator = self.expr(args[0], focus) if args else Value("''", "string")
+            if not isinstance(separator, Value) or separator.type != "string":
+                raise NotTranslatable("join() separator")
+            return Value(f"coalesce(array_to_string({self.texts(source)}, {separator.sql}), '')", "string")
+        if name == "count" and not args and isinstance(source, Path | ListOf):
+            if isinstance(source, Path) and not source.array_tail and not source.multi:
+                return Value(f"(json_extract({source.base}, {_quote(source.path)}) IS NOT NULL)::BIGINT", "integer")
+            items = source.json_list() if isinstance(source, Path) else source.sql
+            return Value(f"coalesce(len({items}), 0)", "integer")
         if name == "toString" and not args and isinstance(source, Value) and source.type in {"integer", "string"}:
             return Value(f"CAST({source.sql} AS VARCHAR)", "string")
         if name == "getReferenceKey" and len(args) <= 1:
@@ -231,6 +241,15 @@ class _Translator:
         if name == "where" and len(args) == 1 and isinstance(source, Path | ListOf):
             return self.where(source, args[0])
         raise NotTranslatable(f"{name}()")
+
+    def texts(self, source: Path | ListOf) -> str:
+        """A SQL list of the string values of a collection."""
+        if isinstance(source, Path):
+            path = source.expanded().path if source.array_tail else source.path
+            if not source.array_tail and not source.multi:
+                return f"[json_extract_string({source.base}, {_quote(path)})]"
+            return f"json_extract_string({source.base}, {_quote(path)})"
+        return f"list_transform({source.sql}, lambda t: json_extract_string(t, '$'))"
 
     def exists(self, source: Expr | None) -> str:
         if source is None:
