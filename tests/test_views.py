@@ -216,3 +216,16 @@ def test_specification_repeat_and_row_index_examples() -> None:
     )  # fmt: skip
     got = [(r["name_index"], r["given_index"], r["value"]) for r in union.evaluate_rows([patient])]
     assert got == [(0, 0, "John"), (0, 1, "James"), (0, 0, "Smith"), (1, 0, "Jane"), (1, 1, "Jones")]
+
+
+def test_cli_schema_and_dictionary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from fhirmony.cli import main
+
+    assert main(["views", "schema", str(VIEWS / "encounter.json")]) == 0
+    assert "period_start: timestamp[us, tz=UTC]" in capsys.readouterr().out
+    target = tmp_path / "dd.csv"
+    assert main(["views", "dictionary", "--views", str(VIEWS), "-o", str(target)]) == 0
+    header, *rows = target.read_text().splitlines()
+    assert header == "table,column,fhir_type,arrow_type,fhirpath,description"
+    assert any(r.startswith("encounter,period_start,dateTime,") for r in rows)
+    assert main(["views", "schema", str(tmp_path / "missing.json")]) == 2
