@@ -91,6 +91,11 @@ def test_known_facts_of_the_sources(released: tuple[Home, Path]) -> None:
         assert patients["us-eunomia-omop"] == 28
         admissions = con.execute("SELECT count(*) FROM encounter WHERE source_id = 'us-mimic-demo'").fetchone()[0]
         assert admissions == 275
+        icd9, mapped = con.execute(
+            "SELECT count(*), count(code_icd10cm) FROM condition WHERE source_id = 'us-mimic-demo' "
+            "AND code_system = 'http://hl7.org/fhir/sid/icd-9-cm'"
+        ).fetchone()
+        assert icd9 == 2193 and mapped / icd9 > 0.95  # ICD-9-CM mapped to ICD-10-CM through the GEM
         observations = dict(con.execute("SELECT source_id, count(*) FROM observation GROUP BY 1").fetchall())
         assert observations["us-synthea-bundles"] >= 364
         splits = {row[0] for row in con.execute("SELECT DISTINCT split FROM patient").fetchall()}
