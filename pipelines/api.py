@@ -21,6 +21,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from fhirmony.home import Home
+from fhirmony.publish.release import resolve_release
 
 MANIFEST = "manifest.json"
 QUALITY_RESULTS = Path("quality") / "results.json"
@@ -29,14 +30,8 @@ SPLITS = ("train", "validation", "test")
 
 def release_path(release: str | Path, home: Home | str | Path | None = None) -> Path:
     """The folder of `release`: an existing release folder, or an id under the home's releases."""
-    candidate = Path(release)
-    if (candidate / MANIFEST).is_file():
-        return candidate.resolve()
     root = home if isinstance(home, Home) else Home(Path(home).resolve()) if home else Home.from_env()
-    folder = root.releases / str(release)
-    if (folder / MANIFEST).is_file():
-        return folder
-    raise FileNotFoundError(f"no release {str(release)!r}: not a release folder, nor an id in {root.releases}")
+    return resolve_release(root, str(release))
 
 
 def read_manifest(release_dir: Path) -> dict[str, Any]:
