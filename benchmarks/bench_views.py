@@ -2,9 +2,10 @@
 
     python benchmarks/bench_views.py [--resources 1000000] [--sample 2000] [--output PATH]
 
-1. Generates NDJSON (one file per resource type) with the embedded demo generator (its US FHIR
-   Bulk NDJSON source, defects off); the types the demo does not produce (MedicationStatement,
-   MedicationAdministration) are added by varying the ids of real resources from ../shared/data.
+1. Generates NDJSON (one file per resource type, MIX proportions) by varying the ids of resources
+   made by the embedded demo generator (its US FHIR Bulk NDJSON source, defects off); the types the
+   demo does not produce (MedicationStatement, MedicationAdministration) and Observations with
+   components come from real resources in ../shared/data (Synthea, HL7 R4 examples).
 2. Evaluates every view in schemas/views with the engine (auto: DuckDB SQL for flat views,
    compiled closures otherwise) on 1 and 2 threads, and the compiled Python closures on a sample.
 3. Baselines in the same run: a fhirpathpy-based reference evaluator (the approach of existing
@@ -20,6 +21,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import resource
 import subprocess
 import sys
@@ -74,31 +76,46 @@ def templates() -> dict[str, list[tuple[bytes, bytes]]]:
     return found
 
 
-DEMO_RESOURCES_PER_PATIENT = 35  # the demo's US source, measured: ~35 resources per patient
+DEMO_PATIENTS = 2_000  # templates: ~70k resources of the demo's US source
+PANEL_SHARE = 0.09
+
+
+def demo_templates(folder: Path) -> dict[str, list[tuple[bytes, bytes]]]:
+    """Compact JSON lines per type from the demo generator's US NDJSON source (defects off)."""
+    from fhirmony.demo import generate as generate_demo
+
+    generate_demo(folder, patients=DEMO_PATIENTS, seed=1, sources=["us-ehr"], defect_scale=0.0)
+    found: dict[str, list[tuple[bytes, bytes]]] = {}
+    for path in sorted((folder / "us-ehr").glob("*.ndjson")):
+        for line in path.read_bytes().splitlines():
+            item = orjson.loads(line)
+            found.setdefault(item["resourceType"], []).append(
+                (orjson.dumps(item), b'"id":' + orjson.dumps(item["id"]))
+            )
+    return found
 
 
 def generate(folder: Path, total: int) -> dict[str, int]:
-    """Write <Type>.ndjson files with about `total` resources; returns counts per type.
+    """Write <Type>.ndjson files with `total` resources in MIX proportions; returns counts.
 
-    The demo generator's US NDJSON source (defects off) gives the bulk; the types it lacks are made
-    from real resources, in MIX proportions of `total`."""
-    from fhirmony.demo import generate as generate_demo
-
+    Resources come from the demo generator, varied by id; types it does not produce (medication
+    statements and administrations) and Observations with components (blood pressure panels, which
+    the observation_component view unnests) come from real resources in ../shared/data."""
     folder.mkdir(parents=True, exist_ok=True)
-    demo_dir = folder.parent / f"{folder.name}-demo"
-    patients = max(1, round(total / DEMO_RESOURCES_PER_PATIENT))
-    generate_demo(demo_dir, patients=patients, seed=1, sources=["us-ehr"], defect_scale=0.0)
+    pools = demo_templates(folder.parent / f"{folder.name}-demo")
+    real = templates()
+    for kind, lines in real.items():
+        if kind not in pools:
+            pools[kind] = lines
+    # Blood pressure panels are 9% of Synthea's Observations; the demo has none: mix them in at that share.
+    panels = [line for line in real["Observation"] if b'"component"' in line[0]]
+    share = round(len(pools["Observation"]) * PANEL_SHARE / (1 - PANEL_SHARE))
+    pools["Observation"] += [panels[i % len(panels)] for i in range(share)]
+    for lines in pools.values():  # so every prefix (the fhirpathpy sample) is representative
+        random.Random(0).shuffle(lines)
     counts: dict[str, int] = {}
-    for path in sorted((demo_dir / "us-ehr").glob("*.ndjson")):
-        kind = path.name.split(".")[0]
-        with open(folder / f"{kind}.ndjson", "ab") as out, open(path, "rb") as lines:
-            for line in lines:
-                out.write(line)
-                counts[kind] = counts.get(kind, 0) + 1
-        path.unlink()
-    for kind, lines in templates().items():
-        if kind in counts:
-            continue
+    for kind in MIX:
+        lines = pools[kind]
         count = max(1, round(total * MIX[kind]))
         counts[kind] = count
         with open(folder / f"{kind}.ndjson", "wb") as out:
@@ -202,6 +219,7 @@ def _where_code(column: str, system: str) -> str:
 
 
 RX, ATC = "http://www.nlm.nih.gov/research/umls/rxnorm", "http://www.whocc.no/atc"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 MED = ["medicationCodeableConcept", "medicationReference"]
 MED_SQL = [*_coded("medicationCodeableConcept"), _where_code("medicationCodeableConcept", RX),
            _where_code("medicationCodeableConcept", ATC), _s("medicationCodeableConcept", "$.text"),
@@ -223,7 +241,8 @@ BASELINES: dict[str, tuple[list[str], list[str]]] = {
                    "onsetDateTime", "abatementDateTime", "recordedDate"], [
         _s("id"), _ref("subject"), _ref("encounter"), _s("clinicalStatus", "$.coding[0].code"),
         _s("verificationStatus", "$.coding[0].code"), _s("category", "$[0].coding[0].code"), *_coded("code"),
-        _s("code", "$.text"), _t("onsetDateTime", "$"), _t("abatementDateTime", "$"), _t("recordedDate", "$")]),
+        _where_code("code", ICD10CM), _s("code", "$.text"), _t("onsetDateTime", "$"), _t("abatementDateTime", "$"),
+        _t("recordedDate", "$")]),
     "observation": (["id", "subject", "encounter", "status", "category", "code", "valueQuantity",
                      "valueCodeableConcept", "valueString", "valueBoolean", "interpretation", "effectiveDateTime",
                      "effectivePeriod", "effectiveInstant", "issued"], [
