@@ -11,7 +11,7 @@ import dagster as dg
 
 from fhirmony.assets.resource import FhirmonyResource
 from fhirmony.privacy import load_profile
-from fhirmony.stages.quality import result_dict, run_quality
+from fhirmony.stages.quality import run_quality
 
 CHECK_NAME = "quality_catalogue"
 
@@ -34,7 +34,7 @@ def _table_check(partitions: dg.PartitionsDefinition, table: str) -> dg.AssetChe
     def quality_catalogue(context: dg.AssetCheckExecutionContext, fhirmony: FhirmonyResource) -> dg.AssetCheckResult:
         source = fhirmony.source(context.partition_key)
         profile = load_profile(fhirmony.project.privacy.profile)
-        results = [result_dict(r) for r in run_quality(source, fhirmony.home, table, profile)]
+        results = [r.to_dict() for r in run_quality(source, fhirmony.home, table, profile)]
         failed = [r for r in results if r["status"] in ("failed", "error")]
         fatal = [r for r in failed if r["severity"] == "fatal"]
         return dg.AssetCheckResult(

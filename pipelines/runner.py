@@ -92,7 +92,7 @@ def run_pipeline(
 def _summarize(home: Home, source_id: str, country: str, result: Any) -> SourceSummary:
     counts_path = home.stage("fhir", source_id) / "counts.json"
     counts = orjson.loads(counts_path.read_bytes()) if counts_path.exists() else {}
-    checks = [r for r in stored_results(home, source_id)]
+    checks = stored_results(home, source_id)
     failed = [r for r in checks if r["status"] in ("failed", "error")]
     return SourceSummary(
         source_id=source_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +30,8 @@ def run_quality(source: SourceConfig, home: Home, table: str, profile: Profile) 
     )
     out = home.stage(STAGE, source.id)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{table}.json").write_bytes(orjson.dumps([result_dict(r) for r in results], option=orjson.OPT_INDENT_2))
+    (out / f"{table}.json").write_bytes(orjson.dumps([r.to_dict() for r in results], option=orjson.OPT_INDENT_2))
     return results
-
-
-def result_dict(result: CheckResult) -> dict[str, Any]:
-    return result.to_dict() if hasattr(result, "to_dict") else dataclasses.asdict(result)
 
 
 def stored_results(home: Home, source_id: str) -> list[dict[str, Any]]:
