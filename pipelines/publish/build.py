@@ -14,6 +14,8 @@ from fhirmony.config import ProjectConfig, SourceConfig
 from fhirmony.home import Home
 from fhirmony.progress import Emit, stderr_emit
 from fhirmony.publish.release import (
+    MANIFEST,
+    DataFile,
     build_catalog,
     copy_tables,
     finalize,
@@ -162,23 +164,24 @@ def publish_release(
             "tables": _table_facts(data_files, views),
             "previous_release": previous[0]["id"] if previous else None,
         }
-        write_manifest(staging, manifest)
+        hashed = write_manifest(staging, manifest)  # the datasheet and Croissant read it
+        answers = _steward_answers(config)
         write_data_dictionary(views, staging / "data_dictionary.md")
-        write_datasheet(staging, _steward_answers(config))
-        write_croissant(staging, _steward_answers(config))
+        write_datasheet(staging, answers)
+        write_croissant(staging, answers)
         write_report(staging, previous=Path(previous[0]["path"]) if previous else None)
-        manifest_path = write_manifest(staging, manifest)
+        write_manifest(staging, manifest, known=hashed)
         final = finalize(staging, home, release_id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     say(f"[release] published {final}")
     return PublishOutcome(
-        release_id, final, orjson.loads((final / manifest_path.name).read_bytes()), len(release_results), failures
+        release_id, final, orjson.loads((final / MANIFEST).read_bytes()), len(release_results), failures
     )
 
 
-def _table_facts(data_files: list, views: list[CompiledView]) -> dict[str, Any]:
+def _table_facts(data_files: list[DataFile], views: list[CompiledView]) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     facts: dict[str, Any] = {}

@@ -89,12 +89,17 @@ def connect_catalog(release_dir: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def file_entries(release_dir: Path) -> list[dict[str, Any]]:
-    """Every file of the release except the manifest: path, sha256, bytes, and rows for Parquet."""
+def file_entries(release_dir: Path, known: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Every file of the release except the manifest: path, sha256, bytes, and rows for Parquet.
+    Entries in `known` (by path, from an earlier pass over unchanged files) are not hashed again."""
     entries = []
     for path in sorted(p for p in release_dir.rglob("*") if p.is_file() and p.name != MANIFEST):
+        relative = path.relative_to(release_dir).as_posix()
+        if known and relative in known and known[relative]["bytes"] == path.stat().st_size:
+            entries.append(known[relative])
+            continue
         entry: dict[str, Any] = {
-            "path": path.relative_to(release_dir).as_posix(),
+            "path": relative,
             "sha256": sha256_file(path),
             "bytes": path.stat().st_size,
         }
@@ -104,11 +109,15 @@ def file_entries(release_dir: Path) -> list[dict[str, Any]]:
     return entries
 
 
-def write_manifest(release_dir: Path, manifest: dict[str, Any]) -> Path:
-    manifest = {**manifest, "files": file_entries(release_dir)}
-    path = release_dir / MANIFEST
-    path.write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    return path
+def write_manifest(
+    release_dir: Path, manifest: dict[str, Any], known: dict[str, dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Write manifest.json with an entry per file; returns the entries by path (pass them back as
+    `known` when only new files were added since, so unchanged files are not hashed twice)."""
+    files = file_entries(release_dir, known)
+    manifest = {**manifest, "files": files}
+    (release_dir / MANIFEST).write_bytes(orjson.dumps(manifest, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    return {entry["path"]: entry for entry in files}
 
 
 def verify_manifest(release_dir: Path) -> list[str]:
