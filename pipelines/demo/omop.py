@@ -12,9 +12,9 @@ import csv
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 from fhirmony.demo.catalog import CONDITIONS, LABS, MEDICATIONS, PROCEDURES, VITALS, ConditionKind, LabKind
+from fhirmony.demo.csv_table import CsvTable
 from fhirmony.demo.defects import SourceTruth
 from fhirmony.demo.people import Person, Visit, make_person, out_of_range_value, person_rng, rounded
 
@@ -162,35 +162,11 @@ def _dt(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-class _Table:
-    def __init__(self, root: Path, name: str) -> None:
-        self.name = f"{name}.csv"
-        self.handle: IO[str] = (root / self.name).open("w", encoding="utf-8", newline="")
-        self.writer = csv.writer(self.handle, lineterminator="\n")
-        self.writer.writerow(HEADERS[name])
-        self.line = 1
-        self.next_id = 1
-
-    def row(self, values: list[str]) -> int:
-        self.writer.writerow(values)
-        self.line += 1
-        return self.line
-
-    def raw(self, text: str) -> int:
-        self.handle.write(text + "\n")
-        self.line += 1
-        return self.line
-
-    def new_id(self) -> str:
-        self.next_id += 1
-        return str(self.next_id - 1)
-
-
 def write_omop(root: Path, patients: int, seed: int, truth: SourceTruth) -> None:
     """Write the OMOP tables patient by patient, and CONCEPT with every concept they use."""
     root.mkdir(parents=True, exist_ok=True)
     _write_concepts(root)
-    tables = {name: _Table(root, name) for name in HEADERS}
+    tables = {name: CsvTable(root / f"{name}.csv", HEADERS[name]) for name in HEADERS}
     try:
         for index in range(patients):
             rng = person_rng(seed, truth.source_id, index)
@@ -198,11 +174,11 @@ def write_omop(root: Path, patients: int, seed: int, truth: SourceTruth) -> None
             truth.patients += 1
     finally:
         for table in tables.values():
-            table.handle.close()
+            table.close()
 
 
 def _emit(
-    table: _Table, truth: SourceTruth, values: list[str], kind: str | None, record_id: str, detail: str = ""
+    table: CsvTable, truth: SourceTruth, values: list[str], kind: str | None, record_id: str, detail: str = ""
 ) -> None:
     stem = table.name.removesuffix(".csv")
     line = table.row(values)
@@ -212,7 +188,7 @@ def _emit(
         truth.log(kind, RESOURCE[stem], table.name, line, prefix + record_id, detail)
 
 
-def _write_person(person: Person, tables: dict[str, _Table], truth: SourceTruth) -> None:
+def _write_person(person: Person, tables: dict[str, CsvTable], truth: SourceTruth) -> None:
     rng = truth.rng
     pid = tables["person"].new_id()
     birth = person.birth_date
@@ -299,7 +275,7 @@ def _write_person(person: Person, tables: dict[str, _Table], truth: SourceTruth)
             )
 
 
-def _write_visit(visit: Visit, pid: str, table: _Table, truth: SourceTruth) -> str:
+def _write_visit(visit: Visit, pid: str, table: CsvTable, truth: SourceTruth) -> str:
     visit_id = table.new_id()
     start, end = visit.start, visit.end
     kind = truth.pick("visit_occurrence")
@@ -323,7 +299,7 @@ def _write_condition(
     visit: Visit,
     pid: str,
     visit_id: str,
-    table: _Table,
+    table: CsvTable,
     truth: SourceTruth,
     rng: random.Random,
 ) -> None:
@@ -347,7 +323,7 @@ def _write_condition(
 
 
 def _write_measurement(
-    table: _Table,
+    table: CsvTable,
     truth: SourceTruth,
     rng: random.Random,
     pid: str,
@@ -373,7 +349,7 @@ def _write_measurement(
 
 
 def _measurement_row(
-    table: _Table, truth: SourceTruth, rng: random.Random, values: list[str], slot: str, lab: LabKind | None = None
+    table: CsvTable, truth: SourceTruth, rng: random.Random, values: list[str], slot: str, lab: LabKind | None = None
 ) -> None:
     kind = truth.pick(slot)
     detail = ""

@@ -10,9 +10,9 @@ import csv
 import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import IO
 
 from fhirmony.demo.catalog import INVALID_ICD10_NODOT, LABS, UNMAPPED_LAB_CODES, LabKind, VitalKind
+from fhirmony.demo.csv_table import CsvTable
 from fhirmony.demo.defects import SourceTruth
 from fhirmony.demo.people import Person, make_person, out_of_range_value, person_rng, rounded
 
@@ -98,39 +98,20 @@ def _num(value: float) -> str:
     return repr(rounded(value)).replace(".", ",").removesuffix(",0")
 
 
-class _Table:
-    """One CSV file being written, with its physical line count (the header is line 1)."""
-
-    def __init__(self, root: Path, name: str) -> None:
-        self.name = name
-        self.stem = name.removesuffix(".csv")
-        self.handle: IO[str] = (root / name).open("w", encoding=ENCODING, newline="")
-        self.writer = csv.writer(self.handle, delimiter=";", lineterminator="\r\n")
-        self.writer.writerow(HEADERS[name])
-        self.line = 1
-        self.next_id = 1
-
-    def row(self, values: list[str]) -> int:
-        self.writer.writerow(values)
-        self.line += 1
-        return self.line
-
-    def raw(self, text: str) -> int:
-        self.handle.write(text + "\r\n")
-        self.line += 1
-        return self.line
-
-    def new_id(self) -> str:
-        value = str(self.next_id)
-        self.next_id += 1
-        return value
+def _stem(table: CsvTable) -> str:
+    return table.name.removesuffix(".csv")
 
 
 def write_registry(root: Path, patients: int, seed: int, truth: SourceTruth) -> None:
     """Write every registry file, patient by patient, recording each injected defect in `truth`."""
     root.mkdir(parents=True, exist_ok=True)
     _write_catalogue(root)
-    tables = {name.removesuffix(".csv"): _Table(root, name) for name in HEADERS}
+    tables = {
+        name.removesuffix(".csv"): CsvTable(
+            root / name, HEADERS[name], encoding=ENCODING, delimiter=";", newline="\r\n"
+        )
+        for name in HEADERS
+    }
     try:
         for index in range(patients):
             rng = person_rng(seed, truth.source_id, index)
@@ -138,7 +119,7 @@ def write_registry(root: Path, patients: int, seed: int, truth: SourceTruth) -> 
             truth.patients += 1
     finally:
         for table in tables.values():
-            table.handle.close()
+            table.close()
 
 
 def _write_catalogue(root: Path) -> None:
@@ -149,14 +130,16 @@ def _write_catalogue(root: Path) -> None:
             writer.writerow((lab.no_code, lab.no_name, LOCAL_UNIT[lab.si_unit]))
 
 
-def _emit(table: _Table, truth: SourceTruth, values: list[str], kind: str | None, detail: str, record_id: str) -> None:
+def _emit(
+    table: CsvTable, truth: SourceTruth, values: list[str], kind: str | None, detail: str, record_id: str
+) -> None:
     line = table.row(values)
-    truth.read(RESOURCE[table.stem])
+    truth.read(RESOURCE[_stem(table)])
     if kind:
-        truth.log(kind, RESOURCE[table.stem], table.name, line, ID_TEMPLATE[table.stem].format(record_id), detail)
+        truth.log(kind, RESOURCE[_stem(table)], table.name, line, ID_TEMPLATE[_stem(table)].format(record_id), detail)
 
 
-def _write_person(person: Person, rng: random.Random, tables: dict[str, _Table], truth: SourceTruth) -> None:
+def _write_person(person: Person, rng: random.Random, tables: dict[str, CsvTable], truth: SourceTruth) -> None:
     defect_rng = truth.rng
     pid = str(FIRST_ID + person.index)
     sex = {"male": "M", "female": "K"}[person.sex]
@@ -237,7 +220,7 @@ def _write_person(person: Person, rng: random.Random, tables: dict[str, _Table],
 
 
 def _write_lab(
-    table: _Table,
+    table: CsvTable,
     truth: SourceTruth,
     rng: random.Random,
     defect_rng: random.Random,
@@ -285,7 +268,7 @@ def _write_lab(
 
 
 def _write_vital(
-    table: _Table,
+    table: CsvTable,
     truth: SourceTruth,
     defect_rng: random.Random,
     pid: str,
