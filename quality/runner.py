@@ -122,6 +122,12 @@ def _own_fields(spec: CheckSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return own.get(spec.check, ((f,), ()))
 
 
+def related_tables(table_name: str, catalogue: Catalogue | None = None) -> set[str]:
+    """The other tables the checks of `table_name` read (references, events after birth, ...)."""
+    catalogue = catalogue or default_catalogue()
+    return {name for spec in catalogue.for_table(table_name) for name in _related_fields(spec)}
+
+
 def _related_fields(spec: CheckSpec) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
     if spec.check == "is_foreign_key":
         return {spec.params["ref_table"]: ((spec.params["ref_field"],), ())}
