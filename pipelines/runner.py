@@ -20,7 +20,7 @@ from fhirmony.home import Home
 from fhirmony.progress import Emit, stderr_emit
 from fhirmony.stages.quality import stored_results
 
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+CONSOLE_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 @dataclass
@@ -71,7 +71,7 @@ def run_pipeline(
     for source in selected:
         say(f"[{source.id}] {source.country} {source.format}: {source.path}")
         result = source_job.execute_in_process(
-            partition_key=source.id, instance=instance, run_config=QUIET_LOGS, raise_on_error=False
+            partition_key=source.id, instance=instance, run_config=CONSOLE_LOGS, raise_on_error=False
         )
         summary.sources.append(_summarize(home, source.id, source.country, result))
     if not all(s.success for s in summary.sources):
@@ -79,7 +79,7 @@ def run_pipeline(
         return summary
     say("[release] publishing")
     result = defs.resolve_job_def(RELEASE_JOB).execute_in_process(
-        instance=instance, run_config=QUIET_LOGS, raise_on_error=False
+        instance=instance, run_config=CONSOLE_LOGS, raise_on_error=False
     )
     if result.success:
         materialization = result.get_asset_materialization_events()[0].materialization

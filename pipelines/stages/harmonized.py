@@ -108,5 +108,5 @@ def _run_view(
 def with_provenance(table: pa.Table, source: SourceConfig) -> pa.Table:
     """Append `source_id` and `country` columns (constant per source)."""
     rows = table.num_rows
-    table = table.append_column(PROVENANCE[0], pa.array([source.id] * rows, pa.string()))
-    return table.append_column(PROVENANCE[1], pa.array([source.country] * rows, pa.string()))
+    table = table.append_column(PROVENANCE[0], pa.repeat(pa.scalar(source.id, pa.string()), rows))
+    return table.append_column(PROVENANCE[1], pa.repeat(pa.scalar(source.country, pa.string()), rows))
