@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import orjson
 
 from fhirmony.assets.graph import RELEASE_JOB, SOURCE_JOB, build_definitions
-from fhirmony.config import ProjectConfig
+from fhirmony.config import ProjectConfig, SourceConfig
 from fhirmony.home import Home
 from fhirmony.progress import Emit, stderr_emit
+from fhirmony.publish.build import source_facts
 from fhirmony.stages.quality import stored_results
 
 CONSOLE_LOGS = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
@@ -73,7 +73,7 @@ def run_pipeline(
         result = source_job.execute_in_process(
             partition_key=source.id, instance=instance, run_config=CONSOLE_LOGS, raise_on_error=False
         )
-        summary.sources.append(_summarize(home, source.id, source.country, result))
+        summary.sources.append(_summarize(home, source, result))
     if not all(s.success for s in summary.sources):
         summary.release_error = "not published: a source run failed (see above)"
         return summary
@@ -89,18 +89,17 @@ def run_pipeline(
     return summary
 
 
-def _summarize(home: Home, source_id: str, country: str, result: Any) -> SourceSummary:
-    counts_path = home.stage("fhir", source_id) / "counts.json"
-    counts = orjson.loads(counts_path.read_bytes()) if counts_path.exists() else {}
-    checks = stored_results(home, source_id)
+def _summarize(home: Home, source: SourceConfig, result: Any) -> SourceSummary:
+    counts = source_facts(home, source)["counts"]
+    checks = stored_results(home, source.id)
     failed = [r for r in checks if r["status"] in ("failed", "error")]
     return SourceSummary(
-        source_id=source_id,
-        country=country,
+        source_id=source.id,
+        country=source.country,
         success=result.success,
-        read=counts.get("read", 0),
-        harmonized=counts.get("valid", 0),
-        quarantined=counts.get("quarantined", 0),
+        read=counts["read"],
+        harmonized=counts["valid"],
+        quarantined=counts["quarantined"],
         checks=len(checks),
         checks_failed=len(failed),
         fatal_failed=sum(1 for r in failed if r["severity"] == "fatal"),
