@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from fhirmony.views.definition import ColumnSpec, ViewSpec, build_view, required_element
 from fhirmony.views.errors import ViewDefinitionError, ViewError
@@ -141,15 +142,20 @@ class CompiledView:
         failed_after: list[int] = []
         assert self.sql_plan is not None
         batches = run_plan(self.sql_plan, path, self.resource, self.schema, batch_size, threads, failed_after.append)
-        for table, retry in batches:
-            if not retry:
-                yield ViewBatch(table)
+        for batch in batches:
+            if not batch.retry:
+                yield ViewBatch(batch.table)
                 continue
             builder = _BatchBuilder(self)
-            for line, resource in retry:
-                builder.add(resource, str(path), line)
+            for retry in batch.retry:
+                builder.add(retry.resource, str(path), retry.line)
             fixed = builder.finish()
-            yield ViewBatch(pa.concat_tables([table, fixed.table]), fixed.errors)
+            position_of_line = {retry.line: retry.position for retry in batch.retry}
+            fixed_positions = [position_of_line[builder.origins[owner][1]] for owner in builder.owners]
+            assert batch.positions is not None
+            positions = pa.concat_arrays([batch.positions, pa.array(fixed_positions, batch.positions.type)])
+            merged = pa.concat_tables([batch.table, fixed.table]).take(pc.sort_indices(positions))  # file order
+            yield ViewBatch(merged, fixed.errors)
         if failed_after:
             LOG.warning("%s: DuckDB could not read %s; continuing in Python after line %d", self.name, path,
                         failed_after[0])  # fmt: skip
@@ -194,6 +200,7 @@ class _BatchBuilder:
             self.owners.extend([owner] * len(produced))
 
     def finish(self) -> ViewBatch:
+        """The batch's table and errors; afterwards `owners` holds the owner of each table row."""
         schema = self.view.schema
         if not self.rows:
             return ViewBatch(schema.empty_table(), self.errors)
@@ -209,6 +216,7 @@ class _BatchBuilder:
         if bad:
             keep = pa.array([owner not in bad for owner in self.owners])
             table = table.filter(keep)
+            self.owners = [owner for owner in self.owners if owner not in bad]
             for owner, reason in sorted(bad.items()):
                 file, line = self.origins[owner]
                 self.errors.append(ViewError(file, line, f"view {self.view.name}: {reason}"))

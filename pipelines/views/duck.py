@@ -12,6 +12,7 @@ import os
 import threading
 from array import array
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -21,7 +22,25 @@ import pyarrow.compute as pc
 
 from fhirmony.views.sql import MACROS, SqlPlan
 
-Batch = tuple[pa.Table, list[tuple[int, dict]]]
+
+@dataclass(frozen=True)
+class Retry:
+    """A resource whose row(s) the Python engine must produce: its line, its position among the
+    batch's resources, and the elements DuckDB read."""
+
+    line: int
+    position: int
+    resource: dict
+
+
+@dataclass(frozen=True)
+class SqlBatch:
+    """The rows DuckDB produced (in `schema`) and the resources left to the Python engine. With
+    retries, `positions` holds each row's resource position, to merge both in file order."""
+
+    table: pa.Table
+    retry: list[Retry]
+    positions: pa.Array | None = None
 
 
 _LOCAL = threading.local()
@@ -66,8 +85,8 @@ def run_plan(
     batch_size: int,
     threads: int | None,
     on_failure: Callable[[int], None],
-) -> Iterator[Batch]:
-    """Yield (table in `schema`, [(line, partial resource)] to re-evaluate in Python) per batch.
+) -> Iterator[SqlBatch]:
+    """Yield the rows of each batch and the resources to re-evaluate in Python.
 
     DuckDB returns one row per non-blank line in file order; rows are numbered here. When DuckDB
     fails mid-file, `on_failure(last_line)` is called and iteration stops; the caller continues
@@ -83,27 +102,34 @@ def run_plan(
             table = pa.Table.from_batches([record_batch])
             first, seen = seen, seen + table.num_rows
             flagged = table["__error"]
-            retry: list[tuple[int, dict]] = []
+            retry: list[Retry] = []
             if pc.any(flagged).as_py():
                 positions = pc.indices_nonzero(flagged).to_pylist()
                 for position, raw in zip(positions, table["__raw"].filter(flagged).to_pylist(), strict=True):
                     partial = {k: v for k, v in orjson.loads(raw).items() if v is not None}
-                    retry.append((lines.line(first + position + 1), {"resourceType": resource, **partial}))
+                    line = lines.line(first + position + 1)
+                    retry.append(Retry(line, position, {"resourceType": resource, **partial}))
             good = pc.and_(table["__keep"], pc.invert(flagged))
+            kept = None if not retry else pc.indices_nonzero(good)
             if not pc.all(good).as_py():
                 table = table.filter(good)
-            columns = _explode(table, plan) if plan.items is not None else {n: table[n] for n in plan.names}
+            if plan.items is not None:
+                columns, parents = _explode(table, plan)
+                kept = None if kept is None else kept.take(parents)
+            else:
+                columns = {n: table[n] for n in plan.names}
             arrays = [columns[f.name].cast(f.type) for f in schema]
-            yield pa.Table.from_arrays(arrays, schema=schema), retry
+            yield SqlBatch(pa.Table.from_arrays(arrays, schema=schema), retry, kept)
     except (duckdb.InvalidInputException, duckdb.ConversionException):  # unreadable input, not a bug
         on_failure(lines.line(seen))
     finally:
         con.close()
 
 
-def _explode(table: pa.Table, plan: SqlPlan) -> dict[str, pa.Array | pa.ChunkedArray]:
+def _explode(table: pa.Table, plan: SqlPlan) -> tuple[dict[str, pa.Array | pa.ChunkedArray], pa.Array]:
     """One row per forEach element: top-level columns repeated, item columns from the structs;
-    with forEachOrNull a resource without elements keeps one row of nulls (%rowIndex 0)."""
+    with forEachOrNull a resource without elements keeps one row of nulls (%rowIndex 0). Rows stay
+    in resource order; also returns each row's index in `table`."""
     assert plan.items is not None
     lists = table["__items"].combine_chunks()
     parents = pc.list_parent_indices(lists)
@@ -123,7 +149,11 @@ def _explode(table: pa.Table, plan: SqlPlan) -> dict[str, pa.Array | pa.ChunkedA
             for k, name in enumerate(plan.items.names):
                 filler = pa.array([0 if plan.items.row_index[k] else None] * len(empty), columns[name].type)
                 columns[name] = pa.concat_arrays([_array(columns[name]), filler])
-    return columns
+            parents = pa.concat_arrays([parents, empty.cast(parents.type)])
+            order = pc.sort_indices(parents)  # stable: elements keep their order
+            parents = parents.take(order)
+            columns = {name: values.take(order) for name, values in columns.items()}
+    return columns, parents
 
 
 def _array(values: pa.Array | pa.ChunkedArray) -> pa.Array:

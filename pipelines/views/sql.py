@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from fhirmony.views.definition import SelectSpec, ViewSpec
-from fhirmony.views.fhirpath.functions import REFERENCE_PATTERN
 from fhirmony.views.fhirpath.parser import (
     Binary,
     Call,
@@ -382,15 +381,18 @@ class _Column:
         if expr is None:
             raise NotTranslatable("a whole resource as a column value")
         if isinstance(expr, Ref):
-            return self.reference(expr), None
+            return self.reference(expr)
         if isinstance(expr, Value):
             return self.literal(expr), None
         if isinstance(expr, Path) and not expr.array_tail and not expr.multi:
             if self.kind == "string":
                 return self.convert_text(self.extract(f"json_extract_string({expr.base}, {_quote(expr.path)})"), None)
-            json_value = self.extract(f"json_extract({expr.base}, {_quote(expr.path)})")
+            # a top-level element is its own JSON column; the text of a date is an extraction of its own,
+            # as the date macros repeat their argument (a longer expression costs planning time)
+            extraction = expr.base if expr.path == "$" else f"json_extract({expr.base}, {_quote(expr.path)})"
+            json_value = self.extract(extraction)
             if self.kind in {"date32", "timestamp"}:
-                return self.convert_text(_json_string_text(json_value), None, json_value)
+                return self.convert_text(self.extract(_json_string_text(extraction)), None, json_value)
             return self.convert_json(json_value, None)
         items = self.extract(expr.json_list() if isinstance(expr, Path) else expr.sql)  # type: ignore[union-attr]
         many = None if isinstance(expr, ListOf) and expr.single else f"(coalesce(len({items}), 0) > 1)"
@@ -409,36 +411,29 @@ class _Column:
             raise NotTranslatable("literal of a temporal column")
         return f"CAST({self.extract(expr.sql)} AS {casts[self.kind]})"
 
-    def reference(self, ref: Ref) -> str:
-        """getReferenceKey as SQL; plain `Type/id` references take a split_part fast path, the rest the
-        same regular expression as the Python engine."""
+    def reference(self, ref: Ref) -> tuple[str, str]:
+        """getReferenceKey as (value, error) SQL for the usual forms, `Type/id` and urn:uuid/urn:oid,
+        in few and cheap calls (each costs planning time, on every file). A reference with a '?' or
+        two '/' (absolute, versioned, ...) is flagged: the Python engine keys it."""
         if self.kind != "string":
             raise NotTranslatable("reference key in a non-string column")
         r = self.extract(f"json_extract_string({ref.base}, {_quote(ref.path + _key('reference'))})")
-        declared = f"json_extract_string({ref.base}, {_quote(ref.path + _key('type'))})"
-        expected = None if ref.expected is None else _quote(ref.expected)
-        base = f"split_part({r}, '?', 1)"  # the regex never looks past a '?'
-        kind, key = f"split_part({base}, '/', -2)", f"split_part({base}, '/', -1)"
-        parts = f"regexp_extract({r}, {_quote(REFERENCE_PATTERN)}, ['t', 'i'])"
-        plain_ok = f"{kind} <> ''" + ("" if expected is None else f" AND {kind} = {expected}")
-        regex_ok = "true" if expected is None else f"{parts}.t = {expected}"
-        urn_ok = "true" if expected is None else f"({declared} IS NULL OR {declared} = {expected})"
-        common = ""
-        if ref.expected is not None:  # `Type/id`, the usual form, decided with three cheap string tests
-            prefix = f"{ref.expected}/"
-            tail = f"substr({r}, {len(prefix) + 1})"
-            common = (
-                f"WHEN starts_with({r}, {_quote(prefix)}) AND length({r}) > {len(prefix)} "
-                f"AND strpos({tail}, '/') = 0 AND strpos({tail}, '?') = 0 THEN {tail} "
+        urn = f"WHEN starts_with({r}, 'urn:uuid:') OR starts_with({r}, 'urn:oid:') THEN "
+        last_segment = f"regexp_extract({r}, '[^:]*$')"
+        if ref.expected is None:
+            value = (
+                f"(CASE WHEN starts_with({r}, '#') THEN NULL {urn}{last_segment} "
+                f"WHEN strpos({r}, '/') > 1 THEN nullif(substr({r}, strpos({r}, '/') + 1), '') END)"
             )
-        return (
-            f"(CASE WHEN {r} IS NULL OR starts_with({r}, '#') THEN NULL {common}"
-            f"WHEN starts_with({r}, 'urn:uuid:') OR starts_with({r}, 'urn:oid:') THEN "
-            f"CASE WHEN {urn_ok} THEN regexp_extract({r}, '[^:]*$') END "
-            f"WHEN contains({r}, '/_history/') OR ends_with({base}, '/') THEN "
-            f"CASE WHEN {regex_ok} THEN nullif({parts}.i, '') END "
-            f"WHEN {plain_ok} THEN nullif({key}, '') END)"
-        )
+        else:
+            declared = f"json_extract_string({ref.base}, {_quote(ref.path + _key('type'))})"
+            expected = _quote(ref.expected)
+            value = (
+                f"(CASE WHEN starts_with({r}, {_quote(ref.expected + '/')}) "
+                f"THEN nullif(substr({r}, {len(ref.expected) + 2}), '') "
+                f"{urn}CASE WHEN coalesce({declared}, {expected}) = {expected} THEN {last_segment} END END)"
+            )
+        return value, f"({r} LIKE '%/%/%' OR contains({r}, '?'))"
 
     def convert_text(self, text: str, many: str | None, present: str | None = None) -> tuple[str, str | None]:
         """A string column as is; a date/timestamp parsed, flagged when a `present` value fails."""
