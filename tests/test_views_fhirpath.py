@@ -179,3 +179,23 @@ def test_generated_walks_skip_json_nulls_like_the_general_path() -> None:
     assert ev("name.given", resource) == ["B", "C"]
     assert ev("name.first().given.first()", resource) == ["B"]
     assert ev("identifier.first().value", resource) == ["x"]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["value.ofType(Invalid)", "component.value.ofType(Nonsense)", "value is Bogus", "(value as Bogus).unit",
+     "value.ofType(Other.Quantity)", "subject.getReferenceKey(NotAResource)"],
+)  # fmt: skip
+def test_type_specifiers_must_name_a_known_type(expression: str) -> None:
+    with pytest.raises(FhirPathSyntaxError, match="unknown type"):
+        compile_path(expression, {}, "Observation")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["value.ofType(Quantity)", "value.ofType(FHIR.Quantity)", "value.ofType(System.String)", "value.ofType(Instant)",
+     "value.ofType(boolean)", "value.ofType(SimpleQuantity)", "value is Range", "component.value.ofType(integer)",
+     "subject.getReferenceKey(Patient)", "contained.ofType(Resource)", "contained.ofType(ImagingSelection)"],
+)  # fmt: skip
+def test_type_specifiers_accept_fhir_system_and_r5_types(expression: str) -> None:
+    compile_path(expression, {}, "Observation")

@@ -43,6 +43,30 @@ def choice_types(type_name: str | None, name: str) -> dict[str, str]:
     return {k[size:]: k for k in table if k.startswith(name) and len(k) > size and k[size].isupper()}
 
 
+# Type names a view may name in ofType()/is/as that the R4B table lacks: R5 resources and data types,
+# and the profiled quantities. A name outside the table and this list is an error (a typo such as
+# `ofType(Invalid)` would otherwise silently select nothing).
+EXTRA_TYPE_NAMES = frozenset(
+    {
+        "ActorDefinition", "ArtifactAssessment", "BiologicallyDerivedProductDispense", "ConditionDefinition",
+        "DeviceAssociation", "DeviceDispense", "DeviceUsage", "EncounterHistory", "FormularyItem",
+        "GenomicStudy", "ImagingSelection", "InventoryItem", "InventoryReport", "NutritionIntake",
+        "Permission", "Requirements", "TestPlan", "TestScript", "Transport", "ViewDefinition",
+        "Availability", "ExtendedContactDetail", "VirtualServiceDetail", "MonetaryComponent",
+        "SimpleQuantity", "MoneyQuantity", "Base", "PrimitiveType", "DataType", "BackboneType",
+        "CanonicalResource", "MetadataResource",
+    }
+)  # fmt: skip
+
+
+def is_known_type(name: str) -> bool:
+    """Whether `name` (a bare FHIR type name) is a resource or complex type the model knows of.
+
+    Primitive type names are the caller's to accept; without a generated table every name passes."""
+    table = model()
+    return not table or name in table or name in EXTRA_TYPE_NAMES
+
+
 # ---------------------------------------------------------------- generation (development only)
 def _type_of(annotation: object) -> tuple[str, bool]:
     is_array = False

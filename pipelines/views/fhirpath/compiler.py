@@ -28,7 +28,7 @@ from fhirmony.views.fhirpath.parser import (
     Variable,
     parse,
 )
-from fhirmony.views.fhirpath.values import CHOICE_SUFFIXES, normalize_type_name, type_matches
+from fhirmony.views.fhirpath.values import CHOICE_SUFFIXES, checked_type_name, normalize_type_name, type_matches
 
 Collection = list
 Fn = Callable[[list, "Env"], list]
@@ -368,7 +368,7 @@ class Compiler:
                 and (isinstance(target.target, Member) or _is_element(target.target))
             ):
                 member = target.target
-                ops.append(("typed", (member.name, normalize_type_name(target.args[0].name))))  # type: ignore[union-attr]
+                ops.append(("typed", (member.name, normalize_type_name(checked_type_name(target.args[0].name)))))  # type: ignore[union-attr]
                 target = member.target if isinstance(member, Member) else None
                 if target is None:
                     break

@@ -18,6 +18,7 @@ from fhirmony.views.fhirpath.compiler import Compiled, Compiler, Env, typed_memb
 from fhirmony.views.fhirpath.operators import collection_equals, to_boolean, union
 from fhirmony.views.fhirpath.parser import Call, Identifier, Literal, Member, Node
 from fhirmony.views.fhirpath.values import (
+    checked_type_name,
     equals,
     is_number,
     normalize_type_name,
@@ -117,14 +118,16 @@ def _int_arg(values: list, what: str) -> int | None:
 
 
 def _type_name(node: Node) -> str:
-    """A type specifier argument: an identifier, a dotted name or a string literal."""
+    """A type specifier argument (an identifier, a dotted name or a string literal) naming a known type."""
     if isinstance(node, Identifier):
-        return node.name
-    if isinstance(node, Member) and isinstance(node.target, Identifier):
-        return f"{node.target.name}.{node.name}"
-    if isinstance(node, Literal) and node.kind == "string":
-        return str(node.value)
-    raise FhirPathSyntaxError("expected a type name")
+        name = node.name
+    elif isinstance(node, Member) and isinstance(node.target, Identifier):
+        name = f"{node.target.name}.{node.name}"
+    elif isinstance(node, Literal) and node.kind == "string":
+        name = str(node.value)
+    else:
+        raise FhirPathSyntaxError("expected a type name")
+    return checked_type_name(name)
 
 
 # ---------------------------------------------------------------- existence & filtering

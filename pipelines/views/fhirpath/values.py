@@ -6,6 +6,9 @@ import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
+from fhirmony.views.errors import FhirPathSyntaxError
+from fhirmony.views.model import is_known_type
+
 Value = object
 
 PRIMITIVE_STRING_TYPES = frozenset(
@@ -51,6 +54,20 @@ def normalize_type_name(name: str) -> str:
     if namespace == "System" or (not namespace and bare in SYSTEM_TYPES and bare != "Quantity"):
         return SYSTEM_TYPES.get(bare, bare)
     return bare
+
+
+def checked_type_name(name: str) -> str:
+    """`name` itself when it names a FHIR or System type; FhirPathSyntaxError otherwise."""
+    namespace, _, bare = name.rpartition(".")
+    known = (
+        bare in SYSTEM_TYPES
+        or bare in PRIMITIVE_TYPES
+        or (bare[:1].isupper() and bare[:1].lower() + bare[1:] in PRIMITIVE_TYPES)  # Instant, Code, ...
+        or is_known_type(bare)
+    )
+    if namespace not in ("", "FHIR", "System") or not known:
+        raise FhirPathSyntaxError(f"unknown type {name!r}")
+    return name
 
 
 def runtime_type(item: Value) -> str | None:
