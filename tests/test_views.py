@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from fhirmony.views import ViewDefinitionError, load_view, load_views
+from fhirmony.views import EvaluationError, ViewDefinitionError, load_view, load_views
 
 REPO = Path(__file__).resolve().parents[1]
 VIEWS = REPO / "schemas" / "views"
@@ -229,3 +229,19 @@ def test_cli_schema_and_dictionary(tmp_path: Path, capsys: pytest.CaptureFixture
     assert header == "table,column,fhir_type,arrow_type,fhirpath,description"
     assert any(r.startswith("encounter,period_start,dateTime,") for r in rows)
     assert main(["views", "schema", str(tmp_path / "missing.json")]) == 2
+
+
+def test_where_path_must_give_a_boolean() -> None:
+    def view(path: str) -> dict:
+        select = [{"column": [{"name": "id", "path": "id"}]}]
+        return {"resource": "Patient", "where": [{"path": path}], "select": select}
+
+    named = {"resourceType": "Patient", "id": "a", "name": [{"family": "Fam"}], "active": True}
+    nameless = {"resourceType": "Patient", "id": "b"}
+    # a string where a condition belongs is an error, not a silent "false" (nor FHIRPath's "true")
+    with pytest.raises(EvaluationError, match="instead of a boolean"):
+        load_view(view("name.family")).evaluate_rows([named])
+    # empty still filters the resource out, and a boolean element or a comparison is a condition
+    assert load_view(view("name.family")).evaluate_rows([nameless]) == []
+    assert load_view(view("active")).evaluate_rows([named, nameless]) == [{"id": "a"}]
+    assert load_view(view("name.where(family = 'Fam').exists()")).evaluate_rows([named, nameless]) == [{"id": "a"}]

@@ -112,16 +112,20 @@ def _select_rows(spec: SelectSpec) -> RowsFn:
 def row_producer(view: ViewSpec) -> Callable[[dict, Env], list[Row]]:
     """resource -> rows (after the resource type and `where` checks)."""
     resource_type = view.resource
-    wheres = [w.fn for w in view.where]
+    wheres = [(w.fn, w.type == "boolean") for w in view.where]
     root = view.root
 
     def passes(resource: dict, env: Env) -> bool:
-        """Every `where` path yields exactly true (a non-boolean value filters the resource out)."""
+        """Every `where` path yields exactly true; empty filters the resource out, and so does a
+        non-boolean value in an element the model types as boolean (as the SQL path reads it). Any
+        other non-boolean value (e.g. `name.family`) is an error: the path is not a condition."""
         focus = [resource]
-        for where in wheres:
+        for where, typed_boolean in wheres:
             result = where(focus, env)
             if len(result) > 1:
                 raise EvaluationError(f"a where path gave {len(result)} values instead of one boolean")
+            if result and type(result[0]) is not bool and not typed_boolean:
+                raise EvaluationError(f"a where path gave a {type(result[0]).__name__} instead of a boolean")
             if not result or result[0] is not True:
                 return False
         return True
