@@ -22,6 +22,7 @@ def test_every_conformance_case_passes(conformance_dir: Path, tmp_path: Path) ->
     assert code == 0
     assert set(report) == {p.name for p in (conformance_dir / "tests").glob("*.json")}
     import jsonschema
+
     jsonschema.validate(report, json.loads((conformance_dir / "test-report.schema.json").read_text()))
 
 
