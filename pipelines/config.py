@@ -54,8 +54,8 @@ class SourceConfig(_Strict):
     licence: str
     name: str | None = None
     mapping: Path | None = None
-    coding: dict[str, str] = Field(default_factory=dict)  # e.g. {condition: icd-10-gm}
-    units: dict[str, str] = Field(default_factory=dict)  # e.g. {glucose: mmol/L}
+    coding: dict[str, str] = Field(default_factory=dict)  # system of codings without one, e.g. {condition: icd-10-gm}
+    units: dict[str, str] = Field(default_factory=dict)  # unit of lab values without one, e.g. {glucose: mmol/L}
     options: dict[str, Any] = Field(default_factory=dict)  # format-specific reader options
 
     @field_validator("id")
@@ -143,6 +143,17 @@ def _location(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
+def _check_hints(source: SourceConfig, where: str) -> None:
+    """The `coding:` and `units:` hints must name known resource types, code systems, LOINC codes or
+    analytes, and UCUM units."""
+    from fhirmony.terminology.hints import HintError, resolve_hints
+
+    try:
+        resolve_hints(source.coding, source.units)
+    except HintError as error:
+        raise ConfigError(f"{where}.{error}") from None
+
+
 def _resolve_paths(config: ProjectConfig, base: Path) -> ProjectConfig:
     sources = []
     seen: set[str] = set()
@@ -160,6 +171,7 @@ def _resolve_paths(config: ProjectConfig, base: Path) -> ProjectConfig:
             raise ConfigError(
                 f"{config.path}: sources[{index}] (id {source.id!r}).mapping: format 'csv' needs a mapping file"
             )
+        _check_hints(source, f"{config.path}: sources[{index}] (id {source.id!r})")
         sources.append(source.model_copy(update={"path": path, "mapping": mapping}))
     if not sources:
         raise ConfigError(f"{config.path}: sources: at least one source is needed")

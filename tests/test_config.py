@@ -67,3 +67,22 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(write(tmp_path, "sources: [\n"))
+
+
+@pytest.mark.parametrize(
+    ("hint", "message"),
+    [
+        ("coding: {condition: icd-10-xx}", r"\(id 'de-a'\)\.coding\.condition: unknown code system 'icd-10-xx'"),
+        ("coding: {patient: icd-10-gm}", r"\(id 'de-a'\)\.coding\.patient: not a resource type with a coded"),
+        ("units: {glucose: furlongs}", r"\(id 'de-a'\)\.units\.glucose: 'furlongs' is not a UCUM unit"),
+        ("units: {unobtainium: mg/dL}", r"\(id 'de-a'\)\.units\.unobtainium: neither a LOINC code"),
+    ],
+)
+def test_terminology_hints_are_checked_on_load(tmp_path: Path, hint: str, message: str) -> None:
+    text = VALID.replace("licence: CC0-1.0}", f"licence: CC0-1.0, {hint}}}")
+    with pytest.raises(ConfigError, match=message):
+        load_config(write(tmp_path, text))
+    good = VALID.replace(
+        "licence: CC0-1.0}", "licence: CC0-1.0, coding: {condition: ICD10GM}, units: {2345-7: mmol/L}}"
+    )
+    assert load_config(write(tmp_path, good)).sources[0].units == {"2345-7": "mmol/L"}

@@ -52,11 +52,12 @@ SOURCES: tuple[DemoSource, ...] = (
         {
             "condition": "icd-10-cm",
             "observation": "loinc",
-            "medication": "rxnorm",
+            "medication_request": "rxnorm",
             "procedure": "snomed-ct",
             "immunization": "cvx",
         },
-        {"glucose": "mg/dL", "cholesterol": "mg/dL", "creatinine": "mg/dL", "weight": "[lb_av]", "height": "[in_i]"},
+        # body weight and height by LOINC code: they are not lab analytes
+        {"glucose": "mg/dL", "cholesterol": "mg/dL", "creatinine": "mg/dL", "29463-7": "[lb_av]", "8302-2": "[in_i]"},
     ),
     DemoSource(
         "de-klinik",
@@ -65,7 +66,7 @@ SOURCES: tuple[DemoSource, ...] = (
         "Synthetic German hospital, FHIR R4 transaction Bundles",
         DE_DEFECTS,
         write_de_bundles,
-        {"condition": "icd-10-gm", "observation": "loinc", "medication": "atc", "procedure": "ops"},
+        {"condition": "icd-10-gm", "observation": "loinc", "medication_request": "atc", "procedure": "ops"},
         {"glucose": "mmol/L", "cholesterol": "mmol/L", "creatinine": "umol/L"},
     ),
     DemoSource(
@@ -75,7 +76,7 @@ SOURCES: tuple[DemoSource, ...] = (
         "Synthetic Spanish hospital network, OMOP CDM 5.4 extract",
         omop.DEFECTS,
         omop.write_omop,
-        {"condition": "snomed-ct", "observation": "loinc", "medication": "rxnorm", "procedure": "snomed-ct"},
+        {"condition": "snomed-ct", "observation": "loinc", "medication_request": "rxnorm", "procedure": "snomed-ct"},
         {"glucose": "mg/dL", "cholesterol": "mg/dL", "creatinine": "mg/dL"},
     ),
     DemoSource(
@@ -85,7 +86,7 @@ SOURCES: tuple[DemoSource, ...] = (
         "Synthetic Norwegian national registry extract (CSV, Latin-1)",
         registry.DEFECTS,
         registry.write_registry,
-        {"condition": "icd-10", "observation": "loinc", "medication": "atc"},
+        {"condition": "icd-10", "observation": "loinc", "medication_request": "atc"},
         {"glucose": "mmol/L", "cholesterol": "mmol/L", "creatinine": "umol/L"},
     ),
 )

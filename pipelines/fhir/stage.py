@@ -25,6 +25,7 @@ from fhirmony.home import Home
 from fhirmony.progress import Emit, Progress
 from fhirmony.quarantine import QuarantineWriter, Rejection
 from fhirmony.sources import SourceRecord, reader_for
+from fhirmony.terminology import CoverageStats, Normalizer, SourceHints, resolve_hints
 
 STAGE = "fhir"
 BATCH_SIZE = 500
@@ -80,38 +81,35 @@ class FhirStageResult:
         }
 
 
-def validate_batch(batch: list[tuple[str, str, int, str, dict[str, Any]]]) -> tuple[list[Outcome], Any]:
-    """Worker: normalize and validate a batch of resources; returns outcomes and coverage stats."""
-    normalizer, stats = _normalizer()
+def validate_batch(
+    batch: list[tuple[str, str, int, str, dict[str, Any]]], hints: SourceHints | None = None
+) -> tuple[list[Outcome], CoverageStats]:
+    """Worker: normalize (with the source's terminology `hints`) and validate a batch of resources;
+    returns outcomes and coverage stats."""
+    normalizer, stats = _normalizer(), CoverageStats()
     outcomes: list[Outcome] = []
     for resource_type, file, line, detail, resource in batch:
         resource_id = str(resource.get("id") or "")
-        if normalizer is not None:
-            try:
-                resource = normalizer.normalize(resource, stats)
-            except Exception as error:  # a terminology failure quarantines the record, never the run
-                problem = f"normalization failed: {error}"
-                outcomes.append((resource_type, resource_id, file, line, detail, orjson.dumps(resource), problem))
-                continue
+        try:
+            resource = normalizer.normalize(resource, stats, hints)
+        except Exception as error:  # a terminology failure quarantines the record, never the run
+            problem = f"normalization failed: {error}"
+            outcomes.append((resource_type, resource_id, file, line, detail, orjson.dumps(resource), problem))
+            continue
         problem = validation_problem(resource)
         outcomes.append((resource_type, resource_id, file, line, detail, orjson.dumps(resource), problem))
     return outcomes, stats
 
 
-_NORMALIZER: tuple[Any, Any] | None = None
+_NORMALIZER: Normalizer | None = None
 
 
-def _normalizer() -> tuple[Any, Any]:
-    """The terminology normalizer of this process (built once) and fresh coverage stats."""
+def _normalizer() -> Normalizer:
+    """The terminology normalizer of this process, built once."""
     global _NORMALIZER
-    try:
-        from fhirmony.terminology import CoverageStats, Normalizer
-    except ImportError:
-        return None, None
     if _NORMALIZER is None:
-        _NORMALIZER = (Normalizer.from_environment(), CoverageStats)
-    normalizer, stats_type = _NORMALIZER
-    return normalizer, stats_type()
+        _NORMALIZER = Normalizer.from_environment()
+    return _NORMALIZER
 
 
 def run_fhir_stage(
@@ -128,7 +126,7 @@ def run_fhir_stage(
         old.unlink()
     result = FhirStageResult(source.id)
     progress = Progress(source.id, STAGE, emit)
-    coverage: list[Any] = []
+    coverage = CoverageStats()  # merged as batches arrive: memory stays flat
     handles: dict[str, IO[bytes]] = {}
     reader = reader_for(source)
     worker_count = workers or default_workers(sum(path.stat().st_size for path in reader.files()))
@@ -139,8 +137,10 @@ def run_fhir_stage(
             SeenIds(out_dir / "seen-ids.sqlite") as seen,
         ):
             records = reader.records()
-            for outcomes, stats in _validated(records, pool, worker_count, result, quarantine):
-                coverage.append(stats)
+            hints = resolve_hints(source.coding, source.units)
+            validated = _validated(records, pool, worker_count, result, quarantine, hints)
+            for outcomes, stats in validated:
+                coverage.merge(stats)
                 valid = [(o[0], o[1], o[5], f"{o[2]}:{o[3]}") for o in outcomes if o[6] is None]
                 duplicate = iter(seen.duplicates(valid))
                 for resource_type, _, file, line, detail, body, problem in outcomes:
@@ -165,7 +165,7 @@ def run_fhir_stage(
     finally:
         for handle in handles.values():
             handle.close()
-    result.coverage = merge_coverage(coverage)
+    result.coverage = coverage.to_dict()
     result.seconds = progress.elapsed
     progress.done(f"{result.valid:,} valid, {result.quarantined:,} quarantined")
     (out_dir / "counts.json").write_bytes(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2))
@@ -178,7 +178,8 @@ def _validated(
     workers: int,
     result: FhirStageResult,
     quarantine: QuarantineWriter,
-) -> Iterator[tuple[list[Outcome], Any]]:
+    hints: SourceHints,
+) -> Iterator[tuple[list[Outcome], CoverageStats]]:
     """Submit batches to the pool with bounded look-ahead; yield outcomes in submission order.
 
     Records the reader could not turn into a resource are quarantined here, in the parent.
@@ -210,7 +211,7 @@ def _validated(
             origin = record.origin
             batch.append((record.resource_type, origin.file, origin.line, origin.detail, record.resource))
         if batch:
-            pending.append(pool.submit(validate_batch, batch))
+            pending.append(pool.submit(validate_batch, batch, hints))
         exhausted = taken == 0
         while pending and (len(pending) >= 2 * workers or exhausted):
             yield pending.popleft().result()
@@ -224,17 +225,6 @@ def default_workers(input_bytes: int) -> int:
     if input_bytes < SMALL_INPUT_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, 8))
-
-
-def merge_coverage(parts: list[Any]) -> dict[str, Any]:
-    """Merge the per-batch coverage stats of the terminology normalizer (empty without it)."""
-    parts = [part for part in parts if part is not None]
-    if not parts:
-        return {}
-    total = parts[0]
-    for part in parts[1:]:
-        total.merge(part)
-    return total.to_dict()
 
 
 class _InlineExecutor(Executor):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fhirmony.terminology.hints import CODE_ELEMENTS, SourceHints
 from fhirmony.terminology.icd import GEM_FILE, IcdCrosswalk
 from fhirmony.terminology.stats import CoverageStats
 from fhirmony.terminology.systems import ICD9CM, ICD10CM, LOINC, UCUM, SystemTable, system_table
@@ -19,21 +20,6 @@ log = logging.getLogger(__name__)
 GEM_EXTENSION = "https://fhirmony.org/fhir/StructureDefinition/icd9-gem-mapping"
 CROSSWALK_ENV = "FHIRMONY_ICD_CROSSWALK"
 
-# The coded element whose coverage is reported, per resource type.
-CODE_ELEMENTS: dict[str, str] = {
-    "Condition": "code",
-    "Observation": "code",
-    "Procedure": "code",
-    "DiagnosticReport": "code",
-    "AllergyIntolerance": "code",
-    "Medication": "code",
-    "MedicationRequest": "medicationCodeableConcept",
-    "MedicationStatement": "medicationCodeableConcept",
-    "MedicationAdministration": "medicationCodeableConcept",
-    "MedicationDispense": "medicationCodeableConcept",
-    "Immunization": "vaccineCode",
-    "Encounter": "type",
-}
 _NUMBERS = (int, float)  # bool is excluded: type(True) is bool
 
 
@@ -108,13 +94,20 @@ class Normalizer:
             "icd9_gem_codes": len(self.crosswalk.targets) if self.crosswalk else 0,
         }
 
-    def normalize(self, resource: dict[str, Any], stats: CoverageStats) -> dict[str, Any]:
-        """Canonical system URIs, UCUM units, ICD-10-CM beside ICD-9-CM, canonical lab units; in place."""
+    def normalize(
+        self, resource: dict[str, Any], stats: CoverageStats, hints: SourceHints | None = None
+    ) -> dict[str, Any]:
+        """Canonical system URIs, UCUM units, ICD-10-CM beside ICD-9-CM, canonical lab units; in place.
+        The source's `hints` first fill missing code systems and lab units."""
+        if hints:
+            stats.hinted["system"] += hints.fill_systems(resource)
         self._walk(resource, stats)
         rtype = resource.get("resourceType", "")
         if rtype == "Condition":
             self._map_icd9(resource.get("code"), stats)
         elif rtype == "Observation":
+            if hints:
+                stats.hinted["unit"] += hints.fill_units(resource)
             self._convert_observation(resource, stats)
         element = CODE_ELEMENTS.get(rtype)
         if element is not None:

@@ -25,6 +25,7 @@ class CoverageStats:
     not_ucum: Counter[str] = field(default_factory=Counter)  # unit strings that are not UCUM
     conversions: Counter[str] = field(default_factory=Counter)  # "2345-7: mmol/L -> mg/dL"
     not_convertible: Counter[str] = field(default_factory=Counter)  # "718-7: [IU]/L -> g/dL"
+    hinted: Counter[str] = field(default_factory=Counter)  # system, unit: gaps the source's hints filled
 
     def merge(self, other: CoverageStats) -> CoverageStats:
         for item in fields(self):
@@ -65,6 +66,7 @@ class CoverageStats:
                 "conversions": dict(self.conversions.most_common(top)),
                 "not_convertible": dict(self.not_convertible.most_common(top)),
             },
+            "hints": {"systems_filled": self.hinted["system"], "units_filled": self.hinted["unit"]},
         }
 
 
