@@ -28,6 +28,7 @@ demo: setup
 
 test: setup browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 lint: setup

@@ -89,9 +89,7 @@ def demo_templates(folder: Path) -> dict[str, list[tuple[bytes, bytes]]]:
     for path in sorted((folder / "us-ehr").glob("*.ndjson")):
         for line in path.read_bytes().splitlines():
             item = orjson.loads(line)
-            found.setdefault(item["resourceType"], []).append(
-                (orjson.dumps(item), b'"id":' + orjson.dumps(item["id"]))
-            )
+            found.setdefault(item["resourceType"], []).append((orjson.dumps(item), b'"id":' + orjson.dumps(item["id"])))
     return found
 
 

@@ -1,7 +1,7 @@
 """fhirmony: national health datasets to harmonized, FHIR-aligned Parquet releases.
 
-    import fhirmony
-    table = fhirmony.load("RELEASE_ID", "observation", countries=["DE"], split="train")
+import fhirmony
+table = fhirmony.load("RELEASE_ID", "observation", countries=["DE"], split="train")
 """
 
 from typing import Any
