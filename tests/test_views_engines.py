@@ -9,6 +9,7 @@ import pyarrow as pa
 import pytest
 
 from fhirmony.views import CompiledView, load_view, load_views
+from fhirmony.views.duck import run_plan
 from tests.conftest import shared_path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -152,6 +153,7 @@ REFERENCES = [
     "a/b/Patient/1", "Patient", "Patient/", "x/_history/2", "Patient/1/_history/", "Organization?identifier=a|b",
     "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|99", "Patient/1?x=y", "Patient/1/", "Patient//1",
     "a/b?c/d", "/b", "#c", "#a/b", "urn:uuid:1", "urn:oid:1.2", "urn:oid:1/2", "Patient/1?q=/_history/3", "",
+    "A?x/y", "Patient/1?x=a/b", "urn:uuid:abc?x", "Patient?identifier=http://x/y|1",
 ]  # fmt: skip
 
 
@@ -183,6 +185,12 @@ def test_reference_keys_agree_on_every_reference_form(tmp_path: Path) -> None:
     keys = {REFERENCES[int(row["id"])]: row["patient"] for row in python}
     assert keys["http://x/fhir/Patient/1/_history/2"] == "1" and keys["Organization?identifier=a|b"] is None
     assert keys["urn:uuid:1"] == "1" and keys["#c"] is None and keys["a/b/Patient/1"] == "1"
+    # the SQL keys `Type/id`, urns and conditional `Type?query` itself; the rare forms go to Python
+    assert view.sql_plan is not None
+    batches = run_plan(view.sql_plan, path, "Patient", view.schema, 100, 1, lambda _: None)
+    retried = {REFERENCES[int(retry.resource["id"])] for batch in batches for retry in batch.retry}
+    rare = {r for r in REFERENCES if ("/" in r.split("?")[0] if "?" in r else r.count("/") >= 2)}
+    assert retried == rare and "Patient?identifier=http://x/y|1" not in rare
 
 
 FOREACH_VIEW = {

@@ -412,9 +412,10 @@ class _Column:
         return f"CAST({self.extract(expr.sql)} AS {casts[self.kind]})"
 
     def reference(self, ref: Ref) -> tuple[str, str]:
-        """getReferenceKey as (value, error) SQL for the usual forms, `Type/id` and urn:uuid/urn:oid,
-        in few and cheap calls (each costs planning time, on every file). A reference with a '?' or
-        two '/' (absolute, versioned, ...) is flagged: the Python engine keys it."""
+        """getReferenceKey as (value, error) SQL in few and cheap calls (each costs planning time, on
+        every file): `Type/id` and urn:uuid:X / urn:oid:X are keyed here, and a conditional
+        `Type?query` has no key. Any other form (absolute, versioned, a '/' before a '?') is flagged:
+        the Python engine keys it."""
         if self.kind != "string":
             raise NotTranslatable("reference key in a non-string column")
         r = self.extract(f"json_extract_string({ref.base}, {_quote(ref.path + _key('reference'))})")
@@ -423,7 +424,8 @@ class _Column:
         if ref.expected is None:
             value = (
                 f"(CASE WHEN starts_with({r}, '#') THEN NULL {urn}{last_segment} "
-                f"WHEN strpos({r}, '/') > 1 THEN nullif(substr({r}, strpos({r}, '/') + 1), '') END)"
+                f"WHEN strpos({r}, '/') > 1 AND NOT contains({r}, '?') "
+                f"THEN nullif(substr({r}, strpos({r}, '/') + 1), '') END)"
             )
         else:
             declared = f"json_extract_string({ref.base}, {_quote(ref.path + _key('type'))})"
@@ -433,7 +435,8 @@ class _Column:
                 f"THEN nullif(substr({r}, {len(ref.expected) + 2}), '') "
                 f"{urn}CASE WHEN coalesce({declared}, {expected}) = {expected} THEN {last_segment} END END)"
             )
-        return value, f"({r} LIKE '%/%/%' OR contains({r}, '?'))"
+        conditional = f"strpos({r}, '/') BETWEEN 1 AND strpos({r}, '?')"  # a '/' before the '?'
+        return value, f"(CASE WHEN contains({r}, '?') THEN {conditional} ELSE {r} LIKE '%/%/%' END)"
 
     def convert_text(self, text: str, many: str | None, present: str | None = None) -> tuple[str, str | None]:
         """A string column as is; a date/timestamp parsed, flagged when a `present` value fails."""
