@@ -474,7 +474,7 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=3_000, help="resources per view for fhirpathpy")
     parser.add_argument("--python-sample", type=int, default=20_000, help="resources per view for the closures")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "bench_views.json"))
-    parser.add_argument("--repeat", type=int, default=3, help="interleaved runs per view; the best counts")
+    parser.add_argument("--repeat", type=int, default=5, help="interleaved runs per view; the best counts")
     parser.add_argument("--workdir", help="where to generate input (default: a temporary folder)")
     parser.add_argument("--views", help="comma-separated view names to measure (default: all)")
     parser.add_argument("--no-rss", action="store_true", help="skip the peak-RSS measurement")
