@@ -93,22 +93,24 @@ def demo_templates(folder: Path) -> dict[str, list[tuple[bytes, bytes]]]:
     return found
 
 
-def generate(folder: Path, total: int) -> dict[str, int]:
+def generate(folder: Path, total: int, origin: str = "demo") -> dict[str, int]:
     """Write <Type>.ndjson files with `total` resources in MIX proportions; returns counts.
 
-    Resources come from the demo generator, varied by id; types it does not produce (medication
-    statements and administrations) and Observations with components (blood pressure panels, which
-    the observation_component view unnests) come from real resources in ../shared/data."""
+    With origin "demo", resources come from the demo generator, varied by id; types it does not
+    produce (medication statements and administrations) and Observations with components (blood
+    pressure panels, which the observation_component view unnests) come from real resources in
+    ../shared/data. With origin "real", every resource does (mostly Synthea)."""
     folder.mkdir(parents=True, exist_ok=True)
-    pools = demo_templates(folder.parent / f"{folder.name}-demo")
+    pools = demo_templates(folder.parent / f"{folder.name}-demo") if origin == "demo" else {}
     real = templates()
     for kind, lines in real.items():
         if kind not in pools:
             pools[kind] = lines
     # Blood pressure panels are 9% of Synthea's Observations; the demo has none: mix them in at that share.
-    panels = [line for line in real["Observation"] if b'"component"' in line[0]]
-    share = round(len(pools["Observation"]) * PANEL_SHARE / (1 - PANEL_SHARE))
-    pools["Observation"] += [panels[i % len(panels)] for i in range(share)]
+    if origin == "demo":
+        panels = [line for line in real["Observation"] if b'"component"' in line[0]]
+        share = round(len(pools["Observation"]) * PANEL_SHARE / (1 - PANEL_SHARE))
+        pools["Observation"] += [panels[i % len(panels)] for i in range(share)]
     for lines in pools.values():  # so every prefix (the fhirpathpy sample) is representative
         random.Random(0).shuffle(lines)
     counts: dict[str, int] = {}
@@ -435,9 +437,9 @@ def rss_child(data: Path) -> None:
     print(json.dumps({"rows": rows, "peak_rss_mb": round(peak, 1)}))
 
 
-def measure_rss(size: int, folder: Path) -> dict:
+def measure_rss(size: int, folder: Path, origin: str) -> dict:
     data = folder / f"rss-{size}"
-    generate(data, size)
+    generate(data, size, origin)
     started = time.perf_counter()
     output = subprocess.run(
         [sys.executable, __file__, "--rss-child", str(data)], check=True, capture_output=True, text=True
@@ -471,6 +473,12 @@ def markdown(report: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resources", type=int, default=1_000_000, help="total generated resources")
+    parser.add_argument(
+        "--input",
+        choices=("demo", "real"),
+        default="demo",
+        help="resources from the demo generator (default) or only real ones from ../shared/data (mostly Synthea)",
+    )
     parser.add_argument("--sample", type=int, default=3_000, help="resources per view for fhirpathpy")
     parser.add_argument("--python-sample", type=int, default=20_000, help="resources per view for the closures")
     parser.add_argument("--output", default=str(REPO / "benchmarks" / "results" / "bench_views.json"))
@@ -492,7 +500,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         folder = Path(tmp)
         started = time.perf_counter()
-        counts = generate(folder / "data", args.resources)
+        counts = generate(folder / "data", args.resources, args.input)
         print(f"generated {sum(counts.values())} resources in {time.perf_counter() - started:.1f}s", flush=True)
         views = {}
         wanted = set(args.views.split(",")) if args.views else None
@@ -502,10 +510,11 @@ def main() -> int:
             views[view.name] = measure_view(view, folder / "data", args)
             print(view.name, json.dumps(views[view.name]), flush=True)
         sizes = sorted({max(1000, args.resources // 10), args.resources})
-        memory = [] if args.no_rss else [measure_rss(size, folder) for size in sizes]
+        memory = [] if args.no_rss else [measure_rss(size, folder, args.input) for size in sizes]
         print("rss", json.dumps(memory), flush=True)
     report = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "duckdb": duckdb.__version__},
+        "input": args.input,
         "generated": counts,
         "notes": "resources/s = input resources of the view's type per second. *_per_cpu_s: per CPU-second of "
         "the process on one thread (the per-core measure; stable on a shared machine); *_1t/_2t_per_s: per "
