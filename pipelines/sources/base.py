@@ -73,6 +73,13 @@ def reader_for(source: SourceConfig) -> Reader:
     return factory(source)
 
 
+def files_under(root: Path, wanted: Callable[[str], bool]) -> list[Path]:
+    """The source path itself when it is a file; else the files below it whose name is `wanted`, sorted."""
+    if root.is_file():
+        return [root]
+    return sorted(path for path in root.rglob("*") if path.is_file() and wanted(path.name))
+
+
 def relative_name(path: Path, root: Path) -> str:
     """A file's name relative to the source path (the source path itself when it is a file)."""
     if root.is_file():

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from fhirmony.config import SourceConfig
-from fhirmony.sources.base import Origin, SourceRecord, register_reader, relative_name
+from fhirmony.sources.base import Origin, SourceRecord, files_under, register_reader, relative_name
 
 
 @register_reader("fhir-bundle")
@@ -20,10 +20,7 @@ class FhirBundleReader:
         self.source = source
 
     def files(self) -> list[Path]:
-        root = self.source.path
-        if root.is_file():
-            return [root]
-        return sorted(p for p in root.rglob("*.json") if p.is_file())
+        return files_under(self.source.path, lambda name: name.endswith(".json"))
 
     def records(self) -> Iterator[SourceRecord]:
         for path in self.files():

@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 
 from fhirmony.config import SourceConfig
-from fhirmony.sources.base import Origin, SourceRecord, register_reader, relative_name
+from fhirmony.sources.base import Origin, SourceRecord, files_under, register_reader, relative_name
 
 SUFFIXES = (".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz")
 
@@ -33,17 +33,12 @@ class FhirNdjsonReader:
     def files(self) -> list[Path]:
         """NDJSON files named after a FHIR resource type (`Patient.000.ndjson`); others, such as a
         Bulk Data export's `log.ndjson`, are not resource files and are listed by `ignored_files`."""
-        root = self.source.path
-        if root.is_file():
-            return [root]
-        return [path for path in self._candidates() if is_resource_file(path.name)]
+        return files_under(self.source.path, lambda name: name.endswith(SUFFIXES) and is_resource_file(name))
 
     def ignored_files(self) -> list[Path]:
-        root = self.source.path
-        return [] if root.is_file() else [p for p in self._candidates() if not is_resource_file(p.name)]
-
-    def _candidates(self) -> list[Path]:
-        return sorted(p for p in self.source.path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
+        if self.source.path.is_file():
+            return []
+        return files_under(self.source.path, lambda name: name.endswith(SUFFIXES) and not is_resource_file(name))
 
     def records(self) -> Iterator[SourceRecord]:
         for path in self.files():

@@ -17,7 +17,7 @@ from lxml import etree
 
 from fhirmony.config import SourceConfig
 from fhirmony.sources._fhir_xml_json import local_name, resource_json
-from fhirmony.sources.base import Origin, SourceRecord, register_reader, relative_name
+from fhirmony.sources.base import Origin, SourceRecord, files_under, register_reader, relative_name
 
 FHIR_NS = "http://hl7.org/fhir"
 ENTRY = f"{{{FHIR_NS}}}entry"
@@ -37,10 +37,7 @@ class FhirXmlReader:
         self.source = source
 
     def files(self) -> list[Path]:
-        root = self.source.path
-        if root.is_file():
-            return [root]
-        return sorted(p for p in root.rglob("*") if p.is_file() and p.name.lower().endswith(SUFFIXES))
+        return files_under(self.source.path, lambda name: name.lower().endswith(SUFFIXES))
 
     def records(self) -> Iterator[SourceRecord]:
         for path in self.files():
